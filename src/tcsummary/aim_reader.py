@@ -1,0 +1,320 @@
+"""Read runs out of an Aim 3.x repository without changing one byte of it.
+
+Aim's public query API (``Repo.iter_runs``, ``query_runs``, read-only ``Run``)
+goes through ``meta/index`` whenever that folder exists; aim >= 3.28 no longer
+updates the index when runs close, so on repositories written by current aim it
+silently returns nothing, and on partially indexed ones it drops the newer runs.
+This module therefore reads every run's *own* RocksDB containers
+(``meta/chunks/<hash>``, ``seqs/chunks/<hash>``) with
+``skip_read_optimization=True`` (which leaves the files byte-identical) and the
+SQLite metadata with the stdlib driver in read-only mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import RepositoryError
+from .model import ACTIVE, FINISHED, UNFINISHED, MetricValue, RunInfo
+
+RUN_HASH = re.compile(r"^[0-9a-f]{24}$")
+#: A run locked from another machine counts as active if it wrote this recently (s).
+FOREIGN_WRITER_WINDOW = 900.0
+
+
+@dataclass(frozen=True)
+class RunProps:
+    """The SQLite row of a run: what Aim keeps outside RocksDB."""
+
+    name: str | None
+    experiment: str | None
+    creation_time: float | None
+    archived: bool
+
+
+def aim_dir_of(root: Path | str) -> Path:
+    """Return ``<root>/.aim`` after checking it is an Aim repository; never creates anything."""
+    root = Path(root)
+    if not root.exists():
+        raise RepositoryError(root, "no such directory")
+    if not root.is_dir():
+        raise RepositoryError(root, "not a directory")
+    aim_dir = root / ".aim"
+    if not aim_dir.is_dir():
+        raise RepositoryError(root, "not a tcbench repository (no .aim folder)")
+    if not (aim_dir / "meta").is_dir() and not (aim_dir / "run_metadata.sqlite").exists():
+        raise RepositoryError(aim_dir, "not an Aim repository (no meta/ nor run_metadata.sqlite)")
+    return aim_dir
+
+
+def list_run_hashes(aim_dir: Path) -> list[str]:
+    """Hashes of every run that has a metadata container (a directory listing, no index)."""
+    chunks = aim_dir / "meta" / "chunks"
+    if not chunks.is_dir():
+        return []
+    return sorted(entry.name for entry in os.scandir(chunks) if RUN_HASH.match(entry.name))
+
+
+def _utc_timestamp(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=dt.UTC).timestamp()
+
+
+def read_run_props(aim_dir: Path) -> dict[str, RunProps]:
+    """Run name, experiment, creation time and archived flag from ``run_metadata.sqlite``.
+
+    Opened through a read-only URI: the stdlib driver then neither writes a
+    journal nor migrates the schema (aim's own SQLAlchemy engine may do both).
+    """
+    db = aim_dir / "run_metadata.sqlite"
+    if not db.exists():
+        return {}
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise RepositoryError(db, f"cannot open Aim's run database ({exc})") from None
+    try:
+        rows = con.execute(
+            "SELECT run.hash, run.name, experiment.name, run.created_at, run.is_archived "
+            "FROM run LEFT JOIN experiment ON run.experiment_id = experiment.id"
+        ).fetchall()
+    except sqlite3.Error as exc:
+        raise RepositoryError(db, f"cannot read Aim's run database ({exc})") from None
+    finally:
+        con.close()
+    return {
+        row[0]: RunProps(
+            name=row[1],
+            experiment=row[2],
+            creation_time=_utc_timestamp(row[3]),
+            archived=bool(row[4]),
+        )
+        for row in rows
+    }
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    """Flatten nested hparams with dotted keys; lists become tuples so they stay hashable."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), sub, out)
+    elif isinstance(value, list):
+        out[prefix] = tuple(value)
+    else:
+        out[prefix] = value
+
+
+def flatten_hparams(hparams: dict[str, Any]) -> dict[str, Any]:
+    """Flatten a run's ``hparams`` dict, leaving out Aim's ``__system*`` entries."""
+    out: dict[str, Any] = {}
+    for key, value in hparams.items():
+        if str(key).startswith("__system"):
+            continue
+        _flatten(str(key), value, out)
+    return out
+
+
+def _context_name(context: Any) -> str:
+    """tcbench tracks ``context={"subset": <name>}``; other contexts keep a readable form."""
+    if not context:
+        return ""
+    if isinstance(context, dict) and set(context) == {"subset"}:
+        return str(context["subset"])
+    if isinstance(context, dict):
+        return ",".join(f"{k}={context[k]}" for k in sorted(context))
+    return str(context)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _latest_write(aim_dir: Path, run_hash: str) -> float:
+    latest = 0.0
+    for container in ("meta", "seqs"):
+        folder = aim_dir / container / "chunks" / run_hash
+        try:
+            for entry in os.scandir(folder):
+                latest = max(latest, entry.stat().st_mtime)
+        except OSError:
+            continue
+    return latest
+
+
+def run_status(aim_dir: Path, run_hash: str, end_time: float | None) -> str:
+    """``finished`` (has end_time), ``active`` (a live writer holds the lock) or ``unfinished``.
+
+    Aim writes ``<machine_id>-<pid>-<time>`` into ``locks/<hash>.softlock`` and
+    leaves it behind when the writer is killed. On this machine the pid tells
+    whether the writer lives; a lock from another machine (a cluster node on a
+    shared filesystem) counts as live while the run's containers keep changing.
+    """
+    if end_time is not None:
+        return FINISHED
+    lock = aim_dir / "locks" / f"{run_hash}.softlock"
+    legacy = [aim_dir / c / "locks" / f"{run_hash}.softlock" for c in ("meta", "seqs")]
+    present = [p for p in [lock, *legacy] if p.exists()]
+    if not present:
+        return UNFINISHED
+    try:
+        machine, pid, *_ = present[0].read_text().split("-")
+        machine_id, pid_number = int(machine), int(pid)
+    except (OSError, ValueError):
+        machine_id, pid_number = -1, -1
+    node = uuid.getnode()
+    node_is_stable = not (node >> 40) & 1  # a random node id has the multicast bit set
+    if node_is_stable and machine_id == node:
+        return ACTIVE if pid_number > 0 and _pid_alive(pid_number) else UNFINISHED
+    recent = time.time() - _latest_write(aim_dir, run_hash) < FOREIGN_WRITER_WINDOW
+    return ACTIVE if recent else UNFINISHED
+
+
+def _last_from_series(
+    repo: Any, run_hash: str, ctx_idx: int, metric: str, version: int
+) -> MetricValue | None:
+    """Fallback when a trace lacks ``last``: read the series and take the highest step."""
+    points = read_series_points(repo, run_hash, ctx_idx, metric, version)
+    if not points:
+        return None
+    step, value = points[-1]
+    return MetricValue(float(value), int(step))
+
+
+def read_series_points(
+    repo: Any, run_hash: str, ctx_idx: int, metric: str, version: int = 2
+) -> list[tuple[int, float]]:
+    """All (step, value) points of one series, sorted by step.
+
+    Aim stores points under hashed step keys, so iteration order is not step
+    order (aimhubio/aim#3318); sorting by the stored step restores it. Series
+    of trace ``version`` 1 live under ``seqs/chunks``, later ones under ``seqs/v<N>``.
+    """
+    tree = repo.request_tree("seqs", run_hash, read_only=True, skip_read_optimization=True)
+    prefix = ("seqs",) if version == 1 else ("seqs", f"v{version}")
+    series = tree.subtree((*prefix, "chunks", run_hash, ctx_idx, metric))
+    try:
+        step_keys, steps = series.array("step").sparse_list()
+        value_keys, values = series.array("val").sparse_list()
+    except (KeyError, IndexError):
+        return []
+    by_key = dict(zip(value_keys, values, strict=True))
+    points = [(int(step), by_key[key]) for key, step in zip(step_keys, steps, strict=True)]
+    return sorted(points, key=lambda point: point[0])
+
+
+def read_run(repo: Any, aim_dir: Path, run_hash: str, props: RunProps | None) -> RunInfo:
+    """Read one run from its own containers; a broken container becomes a recorded problem."""
+    run = RunInfo(hash=run_hash)
+    if props is not None:
+        run.name, run.experiment, run.creation_time = (
+            props.name,
+            props.experiment,
+            props.creation_time,
+        )
+    else:
+        run.problems.append("run is missing from Aim's run_metadata.sqlite")
+    try:
+        tree = repo.request_tree("meta", run_hash, read_only=True, skip_read_optimization=True)
+        meta = tree.subtree(("meta", "chunks", run_hash)).collect()
+    except Exception as exc:  # RocksDB and aim raise many types; any means unreadable
+        run.problems.append(f"Aim metadata unreadable ({type(exc).__name__}: {exc})")
+        run.status = run_status(aim_dir, run_hash, None)
+        return run
+    if not isinstance(meta, dict):
+        meta = {}
+    end_time = meta.get("end_time")
+    run.end_time = float(end_time) if isinstance(end_time, (int, float)) else None
+    attrs = meta.get("attrs") or {}
+    hparams = attrs.get("hparams") if isinstance(attrs, dict) else None
+    if isinstance(hparams, dict):
+        run.hparams = flatten_hparams(hparams)
+    contexts = meta.get("contexts") or {}
+    for ctx_idx, traces in (meta.get("traces") or {}).items():
+        context = _context_name(contexts.get(ctx_idx))
+        for metric, info in (traces or {}).items():
+            if str(metric).startswith("__system"):
+                continue
+            value: MetricValue | None = None
+            if isinstance(info, dict) and "last" in info and "last_step" in info:
+                last = info["last"]
+                if isinstance(last, (int, float)) and not isinstance(last, bool):
+                    value = MetricValue(float(last), int(info["last_step"]))
+            if value is None:
+                try:
+                    version = int(info.get("version", 1)) if isinstance(info, dict) else 1
+                    value = _last_from_series(repo, run_hash, ctx_idx, metric, version)
+                except Exception:  # noqa: BLE001 - a missing series is not fatal
+                    value = None
+            if value is not None:
+                run.metrics[(str(metric), context)] = value
+    run.status = run_status(aim_dir, run_hash, run.end_time)
+    return run
+
+
+def open_repo(aim_dir: Path) -> Any:
+    """Open Aim's ``Repo`` object for low-level reads (import deferred: aim is slow to import)."""
+    from aim.sdk.repo import Repo
+
+    root = str(aim_dir.parent)
+    if not Repo.exists(root):
+        raise RepositoryError(aim_dir.parent, "not an Aim repository")
+    return Repo.from_path(root)
+
+
+def _read_chunk(aim_dir: Path, hashes: list[str], props: dict[str, RunProps]) -> list[RunInfo]:
+    repo = open_repo(aim_dir)
+    try:
+        return [read_run(repo, aim_dir, h, props.get(h)) for h in hashes]
+    finally:
+        if hasattr(repo, "close"):
+            repo.close()
+
+
+def _chunks(items: list[str], parts: int) -> Iterator[list[str]]:
+    size = max(1, math.ceil(len(items) / parts))
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def read_runs(
+    root: Path | str, hashes: Iterable[str] | None = None, workers: int = 1
+) -> list[RunInfo]:
+    """Read the given runs (default: all) of the repository at ``root``, in hash order.
+
+    With ``workers > 1`` and enough runs, chunks are read in parallel processes:
+    RocksDB opening and decoding is CPU-bound Python, so threads would not help.
+    """
+    aim_dir = aim_dir_of(root)
+    wanted = sorted(hashes) if hashes is not None else list_run_hashes(aim_dir)
+    props = read_run_props(aim_dir)
+    if workers <= 1 or len(wanted) < 200:
+        return _read_chunk(aim_dir, wanted, props)
+    parts = list(_chunks(wanted, workers * 2))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(_read_chunk, [aim_dir] * len(parts), parts, [props] * len(parts))
+        return [run for chunk in results for run in chunk]

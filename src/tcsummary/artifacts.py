@@ -1,0 +1,380 @@
+"""Strict parsers for tcbench's per-run artifact files.
+
+tcbench writes sklearn's ``classification_report(output_dict=True)`` transposed
+(``<context>_class_rep.csv``) and a labelled confusion matrix
+(``<context>_conf_mtx.csv``). Reports built on them are only trustworthy if the
+files have exactly that shape, so every deviation raises
+:class:`~tcsummary.errors.ArtifactFormatError` naming the file and the problem.
+
+The parsers use the ``csv`` module rather than pandas: a repository of 1,000
+runs has ~10,000 such files and pandas' per-call overhead would dominate.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ArtifactFormatError
+from .model import ArtifactInventory
+
+CLASS_REPORT_SUFFIX = "_class_rep.csv"
+CONF_MATRIX_SUFFIX = "_conf_mtx.csv"
+CLASS_REPORT_HEADER = ("index", "precision", "recall", "f1-score", "support")
+SUMMARY_ROWS = ("accuracy", "macro avg", "weighted avg")
+MODEL_FILE_PATTERN = re.compile(
+    r"^(best_model_weights_.*\.pt|xgb_model_split_-?\d+\.json)$"
+)
+#: Tolerance when comparing numbers a report and a matrix both derive from counts.
+TOLERANCE = 1e-6
+#: Files larger than this are not tcbench reports (5 classes give ~500 bytes).
+MAX_CSV_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """One ``<context>_class_rep.csv``: per-class rows plus the three summary rows."""
+
+    path: Path
+    classes: tuple[str, ...]
+    precision: tuple[float, ...]
+    recall: tuple[float, ...]
+    f1: tuple[float, ...]
+    support: tuple[int, ...]
+    accuracy: float
+    macro_avg: tuple[float, float, float, int]
+    weighted_avg: tuple[float, float, float, int]
+
+
+@dataclass(frozen=True)
+class ConfusionMatrix:
+    """One ``<context>_conf_mtx.csv``: rows are true labels, columns predicted labels."""
+
+    path: Path
+    classes: tuple[str, ...]
+    counts: tuple[tuple[int, ...], ...]
+
+    def row_sums(self) -> tuple[int, ...]:
+        return tuple(sum(row) for row in self.counts)
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    """Read a CSV file into rows, turning every low-level failure into one clear error."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_CSV_BYTES:
+            raise ArtifactFormatError(path, f"file is {size} bytes, too large for a report")
+        raw = path.read_bytes()
+    except PermissionError:
+        raise ArtifactFormatError(path, "permission denied") from None
+    except IsADirectoryError:
+        raise ArtifactFormatError(path, "is a directory, expected a CSV file") from None
+    except FileNotFoundError:
+        raise ArtifactFormatError(path, "file not found") from None
+    except OSError as exc:
+        raise ArtifactFormatError(path, f"cannot read ({exc.strerror or exc})") from None
+    if not raw.strip():
+        raise ArtifactFormatError(path, "empty file")
+    if b"\x00" in raw:
+        raise ArtifactFormatError(path, "binary content, not a CSV file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ArtifactFormatError(
+            path, f"not UTF-8 text (undecodable byte at offset {exc.start})"
+        ) from None
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ArtifactFormatError(path, f"malformed CSV ({exc})") from None
+    while rows and not any(cell.strip() for cell in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def _number(path: Path, row_label: str, column: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ArtifactFormatError(
+            path, f"row '{row_label}': {column} is {text!r}, not a number"
+        ) from None
+    if not math.isfinite(value):
+        raise ArtifactFormatError(
+            path, f"row '{row_label}': {column} is {text!r}, not a finite number"
+        )
+    return value
+
+
+def _fraction(path: Path, row_label: str, column: str, text: str) -> float:
+    value = _number(path, row_label, column, text)
+    if not 0.0 <= value <= 1.0:
+        raise ArtifactFormatError(
+            path, f"row '{row_label}': {column} is {text}, outside 0..1"
+        )
+    return value
+
+
+def _count(path: Path, row_label: str, column: str, text: str) -> int:
+    value = _number(path, row_label, column, text)
+    if value < 0 or value != int(value):
+        raise ArtifactFormatError(
+            path, f"row '{row_label}': {column} is {text}, not a non-negative integer count"
+        )
+    return int(value)
+
+
+def _check_class_names(path: Path, names: Sequence[str], where: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if not name.strip():
+            raise ArtifactFormatError(path, f"empty class name in {where}")
+        if name in seen:
+            raise ArtifactFormatError(path, f"class '{name}' appears twice in {where}")
+        seen.add(name)
+
+
+def parse_class_report(path: Path | str) -> ClassReport:
+    """Parse and check a ``<context>_class_rep.csv`` exactly as tcbench writes it."""
+    path = Path(path)
+    rows = _read_rows(path)
+    header = tuple(cell.strip() for cell in rows[0])
+    if header != CLASS_REPORT_HEADER:
+        raise ArtifactFormatError(
+            path, f"header is {','.join(rows[0])!r}, expected {','.join(CLASS_REPORT_HEADER)!r}"
+        )
+    body = rows[1:]
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(CLASS_REPORT_HEADER):
+            raise ArtifactFormatError(
+                path, f"line {number} has {len(row)} fields, expected {len(CLASS_REPORT_HEADER)}"
+            )
+    labels = [row[0] for row in body]
+    if "accuracy" not in labels:
+        raise ArtifactFormatError(
+            path,
+            f"truncated after {len(body)} rows: no 'accuracy', 'macro avg', 'weighted avg' rows",
+        )
+    first_summary = labels.index("accuracy")
+    class_rows, summary = body[:first_summary], body[first_summary:]
+    if tuple(row[0] for row in summary) != SUMMARY_ROWS:
+        found = ", ".join(repr(row[0]) for row in summary)
+        expected_rows = first_summary + len(SUMMARY_ROWS)
+        if len(summary) < len(SUMMARY_ROWS):
+            problem = f"truncated after {len(body)} of {expected_rows} rows"
+        else:
+            problem = "summary rows are " + found
+        raise ArtifactFormatError(
+            path, f"{problem}: expected 'accuracy', 'macro avg', 'weighted avg' after the classes"
+        )
+    if not class_rows:
+        raise ArtifactFormatError(path, "no class rows before 'accuracy'")
+    classes = tuple(row[0] for row in class_rows)
+    _check_class_names(path, classes, "the class rows")
+
+    precision, recall, f1, support = [], [], [], []
+    for label, p, r, f, s in class_rows:
+        precision.append(_fraction(path, label, "precision", p))
+        recall.append(_fraction(path, label, "recall", r))
+        f1.append(_fraction(path, label, "f1-score", f))
+        support.append(_count(path, label, "support", s))
+
+    acc_cells = summary[0][1:]
+    accuracy = _fraction(path, "accuracy", "precision", acc_cells[0])
+    for column, cell in zip(CLASS_REPORT_HEADER[2:], acc_cells[1:], strict=True):
+        if abs(_number(path, "accuracy", column, cell) - accuracy) > TOLERANCE:
+            raise ArtifactFormatError(
+                path, f"row 'accuracy': {column} is {cell}, expected the accuracy {acc_cells[0]}"
+            )
+
+    total = sum(support)
+    averages = []
+    for label, p, r, f, s in summary[1:]:
+        values = (
+            _fraction(path, label, "precision", p),
+            _fraction(path, label, "recall", r),
+            _fraction(path, label, "f1-score", f),
+            _count(path, label, "support", s),
+        )
+        if values[3] != total:
+            raise ArtifactFormatError(
+                path, f"row '{label}': support is {s}, expected the sum of class supports {total}"
+            )
+        averages.append(values)
+
+    return ClassReport(
+        path=path,
+        classes=classes,
+        precision=tuple(precision),
+        recall=tuple(recall),
+        f1=tuple(f1),
+        support=tuple(support),
+        accuracy=accuracy,
+        macro_avg=averages[0],
+        weighted_avg=averages[1],
+    )
+
+
+def parse_confusion_matrix(path: Path | str) -> ConfusionMatrix:
+    """Parse and check a ``<context>_conf_mtx.csv``: square, labelled, integer counts."""
+    path = Path(path)
+    rows = _read_rows(path)
+    header = rows[0]
+    if not header or header[0].strip() != "index":
+        raise ArtifactFormatError(
+            path, f"header starts with {header[0] if header else ''!r}, expected 'index'"
+        )
+    classes = tuple(header[1:])
+    if not classes:
+        raise ArtifactFormatError(path, "header names no classes")
+    _check_class_names(path, classes, "the header")
+    body = rows[1:]
+    if len(body) < len(classes):
+        raise ArtifactFormatError(
+            path, f"truncated after {len(body)} of {len(classes)} rows"
+        )
+    if len(body) > len(classes):
+        raise ArtifactFormatError(
+            path, f"not square: {len(body)} rows for {len(classes)} classes"
+        )
+    counts = []
+    for number, (row, expected) in enumerate(zip(body, classes, strict=True), start=2):
+        if len(row) != len(classes) + 1:
+            raise ArtifactFormatError(
+                path, f"line {number} has {len(row)} fields, expected {len(classes) + 1}"
+            )
+        if row[0] != expected:
+            raise ArtifactFormatError(
+                path,
+                f"line {number} is labelled {row[0]!r}, expected {expected!r} "
+                "(same order as the header)",
+            )
+        counts.append(
+            tuple(
+                _count(path, row[0], f"column '{col}'", cell)
+                for col, cell in zip(classes, row[1:], strict=True)
+            )
+        )
+    return ConfusionMatrix(path=path, classes=classes, counts=tuple(counts))
+
+
+def check_report_matches_matrix(report: ClassReport, matrix: ConfusionMatrix) -> None:
+    """Cross-check a context's two files; catches tcbench's shifted-label flaw.
+
+    tcbench maps class names onto matrix rows by position, so a class absent from
+    both targets and predictions shifts every later label. The per-class support
+    of the report then no longer equals the matrix row sums.
+    """
+    if report.classes != matrix.classes:
+        raise ArtifactFormatError(
+            matrix.path,
+            f"classes {list(matrix.classes)} differ from {report.path.name} "
+            f"classes {list(report.classes)}",
+        )
+    for name, support, row_sum in zip(
+        report.classes, report.support, matrix.row_sums(), strict=True
+    ):
+        if support != row_sum:
+            raise ArtifactFormatError(
+                matrix.path,
+                f"row '{name}' sums to {row_sum} but {report.path.name} gives support "
+                f"{support}: labels may be shifted",
+            )
+    for i, name in enumerate(report.classes):
+        row_sum = matrix.row_sums()[i]
+        recall = matrix.counts[i][i] / row_sum if row_sum else 0.0
+        if abs(recall - report.recall[i]) > TOLERANCE:
+            raise ArtifactFormatError(
+                matrix.path,
+                f"class '{name}': recall from the matrix is {recall:.6f} but "
+                f"{report.path.name} gives {report.recall[i]:.6f}",
+            )
+
+
+def read_params(path: Path | str) -> dict[str, Any]:
+    """Read a run's ``params.yml``: a flat YAML mapping of the run's CLI arguments."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ArtifactFormatError(path, "file not found") from None
+    except PermissionError:
+        raise ArtifactFormatError(path, "permission denied") from None
+    except UnicodeDecodeError:
+        raise ArtifactFormatError(path, "not UTF-8 text") from None
+    except OSError as exc:
+        raise ArtifactFormatError(path, f"cannot read ({exc.strerror or exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ArtifactFormatError(path, f"not valid YAML{where}") from None
+    if data is None:
+        raise ArtifactFormatError(path, "empty file")
+    if not isinstance(data, dict):
+        raise ArtifactFormatError(
+            path, f"expected a mapping of parameters, got a {type(data).__name__}"
+        )
+    return {str(key): value for key, value in data.items()}
+
+
+def check_context(folder: Path, context: str) -> tuple[ClassReport, ConfusionMatrix]:
+    """Parse and cross-check the two files of one context of one run."""
+    report = parse_class_report(folder / f"{context}{CLASS_REPORT_SUFFIX}")
+    matrix = parse_confusion_matrix(folder / f"{context}{CONF_MATRIX_SUFFIX}")
+    check_report_matches_matrix(report, matrix)
+    return report, matrix
+
+
+def inventory_artifacts(folder: Path, run_hash: str, validate: bool = True) -> ArtifactInventory:
+    """List one run's artifact folder; with ``validate``, parse every file and note problems.
+
+    Problems are recorded, not raised: one broken file must not hide the rest of
+    the repository. Each problem starts with the file name it is about.
+    """
+    inventory = ArtifactInventory(hash=run_hash, path=folder)
+    try:
+        names = sorted(entry.name for entry in folder.iterdir())
+    except OSError as exc:
+        inventory.problems.append(f"artifact folder unreadable ({exc.strerror or exc})")
+        return inventory
+    for name in names:
+        if name.endswith(CLASS_REPORT_SUFFIX):
+            inventory.class_reports[name[: -len(CLASS_REPORT_SUFFIX)]] = folder / name
+        elif name.endswith(CONF_MATRIX_SUFFIX):
+            inventory.confusion_matrices[name[: -len(CONF_MATRIX_SUFFIX)]] = folder / name
+        elif MODEL_FILE_PATTERN.match(name):
+            inventory.model_files.append(name)
+    inventory.has_log = "log.txt" in names
+
+    if "params.yml" not in names:
+        inventory.problems.append("params.yml is missing")
+    elif validate:
+        try:
+            inventory.params = read_params(folder / "params.yml")
+        except ArtifactFormatError as exc:
+            inventory.problems.append(f"params.yml: {exc.problem}")
+    for context in sorted(set(inventory.class_reports) - set(inventory.confusion_matrices)):
+        inventory.problems.append(
+            f"{context}{CONF_MATRIX_SUFFIX} is missing ({context}{CLASS_REPORT_SUFFIX} exists)"
+        )
+    for context in sorted(set(inventory.confusion_matrices) - set(inventory.class_reports)):
+        inventory.problems.append(
+            f"{context}{CLASS_REPORT_SUFFIX} is missing ({context}{CONF_MATRIX_SUFFIX} exists)"
+        )
+    if validate:
+        for context in inventory.contexts:
+            try:
+                check_context(folder, context)
+            except ArtifactFormatError as exc:
+                inventory.problems.append(f"{exc.path.name}: {exc.problem}")
+    return inventory

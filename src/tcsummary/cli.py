@@ -1,0 +1,285 @@
+"""The ``tcsummary`` command line: explore a tcbench repository from the shell.
+
+Every subcommand is a thin layer over :mod:`tcsummary.repository` and
+:mod:`tcsummary.tables`; it only chooses the output format (a rich table for
+people, CSV or JSON for scripts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .errors import TcsummaryError
+from .model import NO_CAMPAIGN, RepositoryScan
+from .repository import scan_repository
+from .tables import (
+    RUN_COLUMNS,
+    Properties,
+    campaign_grids,
+    properties,
+    runs_frame,
+    varying_hparams,
+)
+
+EXIT_USAGE = 2
+
+
+def _workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, tuple):
+        return list(value)
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, default=_jsonable, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(soft_wrap=False, width=max(120, _terminal_width()))
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return 160
+
+
+def _rich_table(frame: pd.DataFrame, title: str | None = None):
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in frame.columns:
+        table.add_column(str(column), overflow="fold", no_wrap=column in ("hash", "created"))
+    for row in frame.itertuples(index=False):
+        table.add_row(*("" if _missing(v) else _fmt(v) for v in row))
+    return table
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _scan(root: Path, validate: bool = True) -> RepositoryScan:
+    return scan_repository(root, validate=validate, workers=_workers())
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    scan = _scan(args.root)
+    frame = runs_frame(scan, campaign=args.campaign)
+    if args.where:
+        try:
+            frame = frame.query(args.where, engine="python")
+        except Exception as exc:  # pandas raises many types for a bad expression
+            raise TcsummaryError(f"--where {args.where!r}: {exc}") from None
+    if args.format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        _print_json([{k: _jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")])
+    else:
+        keys = varying_hparams(frame)
+        columns = [c for c in RUN_COLUMNS if c != "problems"] + keys + ["problems"]
+        constant = [c for c in ("campaign", "experiment") if frame[c].nunique() == 1]
+        title = f"{len(frame)} runs in {args.root}"
+        if len(frame):
+            title += "".join(f", {c} {frame[c].iloc[0]}" for c in constant)
+        shown = frame[[c for c in columns if c not in constant]]
+        _console().print(_rich_table(shown, title=title))
+    return 0
+
+
+def _properties_rows(props: Properties) -> list[tuple[str, str]]:
+    rows = [
+        ("runs", f"{props.runs} ({', '.join(f'{k} {v}' for k, v in props.by_status.items())})"),
+    ]
+    if props.duration_mean is not None:
+        std = f" +- {props.duration_std:.1f}" if props.duration_std is not None else ""
+        rows.append(("run duration (s)", f"{props.duration_mean:.1f}{std}"))
+    rows.append(("metrics", ", ".join(props.metrics)))
+    rows.append(("contexts", ", ".join(props.contexts)))
+    for name, values in props.hparams.items():
+        rows.append((f"hparams.{name}", f"({len(values)}) {', '.join(map(str, values))}"))
+    return rows
+
+
+def cmd_properties(args: argparse.Namespace) -> int:
+    scan = _scan(args.root, validate=False)
+    groups = {"repository": list(scan.runs.values())}
+    for label, hashes in scan.campaigns().items():
+        if args.campaign is None or label == args.campaign:
+            groups[f"campaign {label}"] = [scan.runs[h] for h in hashes]
+    if args.campaign is not None:
+        groups.pop("repository")
+        if not groups:
+            raise TcsummaryError(f"{args.root}: no campaign {args.campaign!r}")
+    result = {name: properties(runs) for name, runs in groups.items()}
+    if args.format == "json":
+        _print_json({name: p.as_dict() for name, p in result.items()})
+    elif args.format == "csv":
+        records = [
+            {"group": name, "property": key, "value": value}
+            for name, p in result.items()
+            for key, value in _properties_rows(p)
+        ]
+        pd.DataFrame.from_records(records).to_csv(sys.stdout, index=False)
+    else:
+        from rich.table import Table
+
+        console = _console()
+        for name, p in result.items():
+            table = Table(title=name, show_header=False)
+            table.add_column("property", style="bold")
+            table.add_column("value", overflow="fold")
+            for key, value in _properties_rows(p):
+                table.add_row(key, value)
+            console.print(table)
+    return 0
+
+
+def cmd_campaigns(args: argparse.Namespace) -> int:
+    scan = _scan(args.root, validate=False)
+    grids = campaign_grids(scan)
+    if args.format == "json":
+        _print_json([g.as_dict() for g in grids])
+        return 0
+    records = [
+        {
+            "campaign": g.campaign,
+            "runs": g.runs,
+            **g.by_status,
+            "experiment": ", ".join(g.experiments),
+            "grid": g.describe(),
+            "missing": len(g.missing),
+            "duplicated": len(g.duplicated),
+        }
+        for g in grids
+    ]
+    frame = pd.DataFrame.from_records(records)
+    if args.format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+        return 0
+    console = _console()
+    console.print(_rich_table(frame, title=f"campaigns in {args.root}"))
+    for g in grids:
+        if g.campaign == NO_CAMPAIGN:
+            continue
+        for label, cells in (("missing", g.missing), ("duplicated", [c for c, _ in g.duplicated])):
+            if cells:
+                console.print(f"[bold]{g.campaign}[/bold]: {len(cells)} {label} cells")
+                console.print(_rich_table(pd.DataFrame.from_records(cells[: args.max_cells])))
+                if len(cells) > args.max_cells:
+                    console.print(f"... {len(cells) - args.max_cells} more (use --format json)")
+    return 0
+
+
+def cmd_example(args: argparse.Namespace) -> int:
+    from .example import write_example
+
+    extra = 1 if args.imperfections else 0
+    written = write_example(
+        args.path,
+        runs=args.runs,
+        campaigns=args.campaigns,
+        seed=args.seed,
+        unfinished=extra,
+        missing_artifact=extra,
+        no_campaign=extra,
+    )
+    print(f"wrote {len(written)} runs to {args.path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tcsummary",
+        description="Explore tcbench repositories (Aim runs + artifacts), build campaign reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_root(p: argparse.ArgumentParser) -> None:
+        p.add_argument("root", type=Path, help="repository root (the folder holding .aim/)")
+
+    def add_format(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    ls = sub.add_parser("ls", help="one line per run")
+    add_root(ls)
+    ls.add_argument("--campaign", help="only runs of this campaign id")
+    ls.add_argument(
+        "--where",
+        help="pandas query over the run table, e.g. 'aug_name == \"noaug\" and flowpic_dim == 32'",
+    )
+    add_format(ls)
+    ls.set_defaults(func=cmd_ls)
+
+    props = sub.add_parser("properties", help="runs, durations, metrics, contexts, hparams")
+    add_root(props)
+    props.add_argument("--campaign", help="only this campaign")
+    add_format(props)
+    props.set_defaults(func=cmd_properties)
+
+    camps = sub.add_parser("campaigns", help="campaigns, their grids, missing/duplicated cells")
+    add_root(camps)
+    camps.add_argument("--max-cells", type=int, default=20, help="cells listed per campaign")
+    add_format(camps)
+    camps.set_defaults(func=cmd_campaigns)
+
+    example = sub.add_parser("example", help="write a realistic example repository")
+    example.add_argument("path", type=Path)
+    example.add_argument("--runs", type=int, default=48, help="campaign runs in total")
+    example.add_argument("--campaigns", type=int, default=2)
+    example.add_argument("--seed", type=int, default=0)
+    example.add_argument(
+        "--imperfections",
+        action="store_true",
+        help="add a crashed run, a run missing an artifact and a run without campaign_id",
+    )
+    example.set_defaults(func=cmd_example)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except TcsummaryError as exc:
+        if args.debug:
+            raise
+        print(f"tcsummary: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. piped into `head`
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""The run model: plain dataclasses shared by the reader, the tables and the CLI.
+
+They hold only plain Python values (no Aim objects, no open files), so a scan
+can be pickled between processes, cached, and compared in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Run status values, in the order a report lists them.
+FINISHED = "finished"
+ACTIVE = "active"
+UNFINISHED = "unfinished"
+STATUSES = (FINISHED, ACTIVE, UNFINISHED)
+
+#: Label of the group of runs that carry no ``campaign_id`` hparam.
+NO_CAMPAIGN = "(no campaign)"
+
+#: hparams that identify a run inside a campaign rather than describe it.
+CAMPAIGN_KEYS = ("campaign_id", "campaign_exp_idx")
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """The last value of one tracked (metric, context) series and its step."""
+
+    value: float
+    step: int
+
+
+@dataclass
+class RunInfo:
+    """What Aim knows about one run (its own containers plus the SQLite row)."""
+
+    hash: str
+    name: str | None = None
+    experiment: str | None = None
+    creation_time: float | None = None
+    end_time: float | None = None
+    status: str = UNFINISHED
+    hparams: dict[str, Any] = field(default_factory=dict)
+    #: (metric, context) -> last value; context "" for metrics tracked without one.
+    metrics: dict[tuple[str, str], MetricValue] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def campaign_id(self) -> str | None:
+        """The campaign this run belongs to, as a string (tcbench writes epoch strings)."""
+        value = self.hparams.get("campaign_id")
+        return None if value is None else str(value)
+
+    @property
+    def campaign(self) -> str:
+        """The campaign id, or the explicit :data:`NO_CAMPAIGN` label."""
+        return self.campaign_id if self.campaign_id is not None else NO_CAMPAIGN
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from creation to end, as tcbench's ``run_duration``; None while unfinished."""
+        if self.creation_time is None or self.end_time is None:
+            return None
+        return self.end_time - self.creation_time
+
+    @property
+    def contexts(self) -> list[str]:
+        return sorted({ctx for _, ctx in self.metrics})
+
+    @property
+    def metric_names(self) -> list[str]:
+        return sorted({name for name, _ in self.metrics})
+
+
+@dataclass
+class ArtifactInventory:
+    """What one ``artifacts/<hash>/`` folder holds, and what is wrong with it."""
+
+    hash: str
+    path: Path
+    class_reports: dict[str, Path] = field(default_factory=dict)
+    confusion_matrices: dict[str, Path] = field(default_factory=dict)
+    params: dict[str, Any] | None = None
+    has_log: bool = False
+    model_files: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def contexts(self) -> list[str]:
+        """Contexts with both a class report and a confusion matrix."""
+        return sorted(set(self.class_reports) & set(self.confusion_matrices))
+
+
+@dataclass
+class RepositoryScan:
+    """A whole repository: Aim runs, artifact folders and how they pair up."""
+
+    root: Path
+    runs: dict[str, RunInfo]
+    artifacts: dict[str, ArtifactInventory]
+    #: folders under artifacts/ that are not named like a run hash.
+    stray_artifact_entries: list[str] = field(default_factory=list)
+
+    @property
+    def runs_without_artifacts(self) -> list[str]:
+        return sorted(set(self.runs) - set(self.artifacts))
+
+    @property
+    def artifacts_without_run(self) -> list[str]:
+        return sorted(set(self.artifacts) - set(self.runs))
+
+    def campaigns(self) -> dict[str, list[str]]:
+        """Campaign label -> sorted run hashes; runs without campaign_id under NO_CAMPAIGN."""
+        groups: dict[str, list[str]] = {}
+        for run in self.runs.values():
+            groups.setdefault(run.campaign, []).append(run.hash)
+        return {key: sorted(groups[key]) for key in sorted(groups, key=_campaign_sort_key)}
+
+
+def _campaign_sort_key(label: str) -> tuple[int, str]:
+    """Real campaigns first (numeric ids in numeric order), the no-campaign group last."""
+    if label == NO_CAMPAIGN:
+        return (2, "")
+    return (0, label.rjust(32)) if label.isdigit() else (1, label)

@@ -1,0 +1,207 @@
+"""The reader against real repositories of the three kinds, checked against generator truth."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tcsummary.aim_reader import open_repo, read_runs, read_series_points
+from tcsummary.artifacts import parse_class_report
+from tcsummary.errors import RepositoryError
+from tcsummary.example import CRASHED, MISSING_ARTIFACT, MISSING_FILE, TEST_CONTEXTS
+from tcsummary.model import ACTIVE, FINISHED, NO_CAMPAIGN, UNFINISHED
+from tcsummary.repository import scan_repository
+
+
+def test_every_run_is_read_with_its_hparams(any_repo):
+    scan = scan_repository(any_repo.root)
+    assert set(scan.runs) == set(any_repo.specs)
+    for run_hash, spec in any_repo.specs.items():
+        run = scan.runs[run_hash]
+        assert run.hparams == spec.hparams(), run_hash
+        assert run.experiment == "augmentation-at-loading"
+        assert run.name == f"Run: {run_hash}"
+        assert run.creation_time is not None
+
+
+def test_status_follows_how_the_run_ended(any_repo):
+    scan = scan_repository(any_repo.root)
+    for run_hash, spec in any_repo.specs.items():
+        run = scan.runs[run_hash]
+        if spec.fate == CRASHED:
+            assert run.status == UNFINISHED
+            assert run.end_time is None and run.duration is None
+        else:
+            assert run.status == FINISHED
+            assert run.duration is not None and run.duration >= 0
+
+
+def test_test_metrics_agree_with_the_class_reports(any_repo):
+    """acc is the report accuracy in percent; precision/recall/f1 its weighted average."""
+    scan = scan_repository(any_repo.root)
+    checked = 0
+    for run_hash, spec in any_repo.specs.items():
+        if spec.fate == CRASHED:
+            continue
+        run = scan.runs[run_hash]
+        for context in TEST_CONTEXTS:
+            path = any_repo.root / "artifacts" / run_hash / f"{context}_class_rep.csv"
+            report = parse_class_report(path)
+            assert run.metrics[("acc", context)].value == pytest.approx(100 * report.accuracy)
+            p, r, f, _ = report.weighted_avg
+            assert run.metrics[("precision", context)].value == pytest.approx(p)
+            assert run.metrics[("recall", context)].value == pytest.approx(r)
+            assert run.metrics[("f1", context)].value == pytest.approx(f)
+            checked += 1
+    assert checked >= 3 * 10
+
+
+def test_last_value_is_the_last_in_step_order(any_repo):
+    """Aim stores points under hashed keys; the value reported must be the highest step's."""
+    scan = scan_repository(any_repo.root)
+    repo = open_repo(any_repo.root / ".aim")
+    run = next(r for r in scan.runs.values() if r.status == FINISHED)
+    meta = repo.request_tree("meta", run.hash, read_only=True, skip_read_optimization=True)
+    contexts = meta.subtree(("meta", "chunks", run.hash, "contexts")).collect()
+    traces = meta.subtree(("meta", "chunks", run.hash, "traces")).collect()
+    index = {ctx.get("subset"): idx for idx, ctx in contexts.items() if ctx}
+    for metric, context in [("loss", "train"), ("acc", "val"), ("acc", "test-human")]:
+        version = traces[index[context]][metric].get("version", 1)
+        points = read_series_points(repo, run.hash, index[context], metric, version)
+        assert [s for s, _ in points] == sorted(s for s, _ in points)
+        assert len(points) > 1
+        last_step, last_value = points[-1]
+        assert run.metrics[(metric, context)].step == last_step
+        assert run.metrics[(metric, context)].value == pytest.approx(last_value)
+
+
+def test_campaigns_group_runs_and_name_the_runs_without_one(any_repo):
+    scan = scan_repository(any_repo.root)
+    expected: dict[str, set[str]] = {}
+    for run_hash, spec in any_repo.specs.items():
+        expected.setdefault(spec.campaign_id or NO_CAMPAIGN, set()).add(run_hash)
+    assert {k: set(v) for k, v in scan.campaigns().items()} == expected
+
+
+def test_artifact_inventory_and_problems(any_repo):
+    scan = scan_repository(any_repo.root)
+    assert scan.runs_without_artifacts == []
+    assert scan.artifacts_without_run == []
+    for run_hash, spec in any_repo.specs.items():
+        inventory = scan.artifacts[run_hash]
+        if spec.fate == CRASHED:
+            assert inventory.contexts == [] and inventory.has_log
+            assert "params.yml is missing" in inventory.problems
+        elif spec.fate == MISSING_ARTIFACT:
+            assert inventory.problems == [
+                f"{MISSING_FILE} is missing (test-human_class_rep.csv exists)"
+            ]
+        else:
+            assert inventory.problems == [], inventory.problems
+            assert len(inventory.contexts) == 5
+            assert inventory.params["seed"] == spec.seed
+            assert inventory.model_files == [f"best_model_weights_split_{spec.split_index}.pt"]
+
+
+def test_orphans_on_both_sides(modern_repo):
+    root = modern_repo.root
+    stray = root / "artifacts" / ("f" * 24)
+    stray.mkdir()
+    (stray / "log.txt").write_text("\n")
+    gone = sorted(modern_repo.specs)[0]
+    os.rename(root / "artifacts" / gone, root / "artifacts-moved")
+    scan = scan_repository(root)
+    assert scan.artifacts_without_run == ["f" * 24]
+    assert scan.runs_without_artifacts == [gone]
+
+
+def test_public_api_is_blind_on_modern_repositories(modern_repo):
+    """Documents why the reader avoids aim's query API: it sees no run on kind (b)."""
+    from aim.sdk.repo import Repo
+
+    assert (modern_repo.root / ".aim" / "meta" / "index").is_dir()
+    assert sum(1 for _ in Repo.from_path(str(modern_repo.root)).iter_runs()) == 0
+    assert len(read_runs(modern_repo.root)) == len(modern_repo.specs)
+
+
+def test_partial_index_does_not_hide_new_runs(partial_repo):
+    from aim.sdk.repo import Repo
+
+    public = {run.hash for run in Repo.from_path(str(partial_repo.root)).iter_runs()}
+    assert public < set(partial_repo.specs)  # the public API drops the runs after the reindex
+    assert {r.hash for r in read_runs(partial_repo.root)} == set(partial_repo.specs)
+
+
+def test_legacy_repository_has_no_index(legacy_repo):
+    assert not (legacy_repo.root / ".aim" / "meta" / "index").exists()
+    version = (legacy_repo.root / ".aim" / "VERSION").read_text().strip()
+    assert version == "1.3"
+
+
+def test_parallel_read_equals_serial(modern_repo):
+    serial = read_runs(modern_repo.root, workers=1)
+    from tcsummary import aim_reader
+
+    parts = list(aim_reader._chunks([r.hash for r in serial], 3))
+    assert sum(len(p) for p in parts) == len(serial)
+    assert [r.hash for r in serial] == sorted(modern_repo.specs)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "missing", "no such directory"),
+        (lambda p: (p / "file").write_text("x") and p / "file", "not a directory"),
+        (lambda p: p, "no .aim folder"),
+    ],
+)
+def test_not_a_repository(tmp_path, make, message):
+    path = make(tmp_path)
+    with pytest.raises(RepositoryError, match=message):
+        scan_repository(path)
+    assert not (tmp_path / ".aim").exists() and not (tmp_path / "missing").exists()
+
+
+def test_a_live_writer_is_active_and_a_killed_one_unfinished(modern_repo):
+    code = textwrap.dedent(
+        f"""
+        import sys, time, aim
+        run = aim.Run(repo={str(modern_repo.root)!r}, experiment="live",
+                      system_tracking_interval=None, capture_terminal_logs=False)
+        run["hparams"] = {{"campaign_id": "live", "seed": 1}}
+        run.track(1.0, name="loss", context={{"subset": "train"}})
+        print(run.hash, flush=True)
+        time.sleep(120)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        run_hash = proc.stdout.readline().strip()
+        time.sleep(0.5)
+        scan = scan_repository(modern_repo.root)
+        assert scan.runs[run_hash].status == ACTIVE
+        assert scan.runs[run_hash].campaign == "live"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert scan_repository(modern_repo.root).runs[run_hash].status == UNFINISHED
+
+
+def test_runs_missing_from_sqlite_are_still_read(modern_repo):
+    import sqlite3
+
+    victim = sorted(modern_repo.specs)[0]
+    con = sqlite3.connect(modern_repo.root / ".aim" / "run_metadata.sqlite")
+    con.execute("DELETE FROM run WHERE hash = ?", (victim,))
+    con.commit()
+    con.close()
+    run = scan_repository(Path(modern_repo.root)).runs[victim]
+    assert run.hparams == modern_repo.specs[victim].hparams()
+    assert any("run_metadata.sqlite" in p for p in run.problems)
