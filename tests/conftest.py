@@ -52,7 +52,7 @@ def _specs_from_artifacts(root: Path) -> dict[str, RunSpec]:
 def _modern(tmp_path_factory) -> Repo:
     root = tmp_path_factory.mktemp("modern") / "repo"
     specs = write_example(
-        root, runs=12, campaigns=2, seed=1, unfinished=1, missing_artifact=1, no_campaign=1,
+        root, runs=16, campaigns=2, seed=1, unfinished=1, missing_artifact=1, no_campaign=1,
         system_params=False,
     )
     return Repo(root, specs)

@@ -1,0 +1,112 @@
+"""The command line against the generator's known truth."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tcsummary.cli import main
+from tcsummary.example import CRASHED, RunSpec, write_example
+from tcsummary.model import NO_CAMPAIGN
+
+TCSUMMARY = Path(sys.executable).parent / "tcsummary"
+
+
+def run_json(capsys, *args: str):
+    assert main([*args, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_ls_lists_every_run_with_its_truth(any_repo, capsys):
+    rows = run_json(capsys, "ls", str(any_repo.root))
+    assert {r["hash"] for r in rows} == set(any_repo.specs)
+    for row in rows:
+        spec = any_repo.specs[row["hash"]]
+        assert row["campaign"] == (spec.campaign_id or NO_CAMPAIGN)
+        assert row["aug_name"] == spec.aug_name
+        assert row["flowpic_dim"] == spec.flowpic_dim
+        assert row["seed"] == spec.seed and row["split_index"] == spec.split_index
+        assert row["status"] == ("unfinished" if spec.fate == CRASHED else "finished")
+        assert row["experiment"] == "augmentation-at-loading"
+
+
+def test_ls_filters(modern_repo, capsys):
+    campaign = next(s.campaign_id for s in modern_repo.specs.values() if s.campaign_id)
+    rows = run_json(capsys, "ls", str(modern_repo.root), "--campaign", campaign)
+    assert {r["hash"] for r in rows} == {
+        h for h, s in modern_repo.specs.items() if s.campaign_id == campaign
+    }
+    rows = run_json(
+        capsys, "ls", str(modern_repo.root), "--where", 'flowpic_dim == 64 and status == "finished"'
+    )
+    assert rows and all(r["flowpic_dim"] == 64 for r in rows)
+    assert main(["ls", str(modern_repo.root), "--where", "no_such_column == 1"]) == 2
+    assert "--where" in capsys.readouterr().err
+
+
+def test_ls_csv_and_table(modern_repo, capsys):
+    assert main(["ls", str(modern_repo.root), "--format", "csv"]) == 0
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert len(frame) == len(modern_repo.specs)
+    assert main(["ls", str(modern_repo.root)]) == 0
+    table = capsys.readouterr().out
+    for run_hash in modern_repo.specs:
+        assert run_hash in table
+
+
+def test_properties_match_the_grid(modern_repo, capsys):
+    data = run_json(capsys, "properties", str(modern_repo.root))
+    repo = data["repository"]
+    assert repo["runs"] == len(modern_repo.specs)
+    assert repo["by_status"]["unfinished"] == 1
+    assert set(repo["contexts"]) == {
+        "train", "val", "test-human", "test-script", "test-train-val-leftover",
+    }
+    assert set(repo["metrics"]) == {
+        "acc", "loss", "best_loss", "best_epoch", "precision", "recall", "f1",
+    }
+    assert repo["hparams"]["seed"]["values"] == sorted({s.seed for s in modern_repo.specs.values()})
+    # runs without campaign_id are reported, not a crash (tcbench's aimrepo properties crashes)
+    assert f"campaign {NO_CAMPAIGN}" in data
+    assert data[f"campaign {NO_CAMPAIGN}"]["runs"] == 1
+
+
+def test_campaigns_find_missing_and_duplicated_cells(tmp_path, capsys):
+    campaign = "1700000000"
+    cells = [(aug, dim, seed, split) for aug in ("noaug", "rotate") for dim in (32,)
+             for seed in (1, 2) for split in (0, 1)]
+    specs = [RunSpec(*cell, campaign, i) for i, cell in enumerate(cells, start=1)]
+    dropped = specs.pop(3)                              # a missing cell
+    specs.append(RunSpec(*cells[0], campaign, 99))      # a duplicated cell
+    write_example(tmp_path / "repo", specs=specs, seed=5, system_params=False)
+    data = run_json(capsys, "campaigns", str(tmp_path / "repo"))
+    (grid,) = data
+    assert grid["campaign"] == campaign
+    assert grid["grid"]["axes"] == {"aug_name": ["noaug", "rotate"], "seed": [1, 2],
+                                    "split_index": [0, 1]}
+    assert grid["missing_cells"] == [
+        {"aug_name": dropped.aug_name, "seed": dropped.seed, "split_index": dropped.split_index}
+    ]
+    assert [d["cell"] for d in grid["duplicated_cells"]] == [
+        {"aug_name": "noaug", "seed": 1, "split_index": 0}
+    ]
+    assert main(["campaigns", str(tmp_path / "repo")]) == 0
+    assert "1 missing cells" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["ls", "properties", "campaigns"])
+def test_not_a_repository_is_a_one_line_error(tmp_path, command):
+    for path in (tmp_path / "missing", tmp_path):
+        proc = subprocess.run(
+            [str(TCSUMMARY), command, str(path)], capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 2
+        assert proc.stderr.count("\n") == 1 and str(path) in proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert not (tmp_path / ".aim").exists()
