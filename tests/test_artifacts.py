@@ -86,7 +86,9 @@ REPORT_DAMAGE = {
         lambda t: t.replace(_lines(t)[1].rsplit(",", 1)[1], "15.5", 1),
         "not a non-negative integer",
     ),
-    "extra field": (lambda t: t.replace(_lines(t)[1], _lines(t)[1] + ",1", 1), "fields, expected 5"),
+    "extra field": (
+        lambda t: t.replace(_lines(t)[1], _lines(t)[1] + ",1", 1), "fields, expected 5"
+    ),
     "duplicate class": (
         lambda t: t.replace(_lines(t)[2].split(",")[0], _lines(t)[1].split(",")[0], 1),
         "appears twice",
