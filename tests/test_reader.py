@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tcsummary.aim_reader import open_repo, read_runs, read_series_points
+from tcsummary.aim_reader import read_meta, read_runs, read_series_points
 from tcsummary.artifacts import parse_class_report
 from tcsummary.errors import RepositoryError
 from tcsummary.example import CRASHED, MISSING_ARTIFACT, MISSING_FILE, TEST_CONTEXTS
@@ -66,15 +66,14 @@ def test_test_metrics_agree_with_the_class_reports(any_repo):
 def test_last_value_is_the_last_in_step_order(any_repo):
     """Aim stores points under hashed keys; the value reported must be the highest step's."""
     scan = scan_repository(any_repo.root)
-    repo = open_repo(any_repo.root / ".aim")
+    aim_dir = any_repo.root / ".aim"
     run = next(r for r in scan.runs.values() if r.status == FINISHED)
-    meta = repo.request_tree("meta", run.hash, read_only=True, skip_read_optimization=True)
-    contexts = meta.subtree(("meta", "chunks", run.hash, "contexts")).collect()
-    traces = meta.subtree(("meta", "chunks", run.hash, "traces")).collect()
+    meta = read_meta(aim_dir, run.hash)
+    contexts, traces = meta["contexts"], meta["traces"]
     index = {ctx.get("subset"): idx for idx, ctx in contexts.items() if ctx}
     for metric, context in [("loss", "train"), ("acc", "val"), ("acc", "test-human")]:
         version = traces[index[context]][metric].get("version", 1)
-        points = read_series_points(repo, run.hash, index[context], metric, version)
+        points = read_series_points(aim_dir, run.hash, index[context], metric, version)
         assert [s for s, _ in points] == sorted(s for s, _ in points)
         assert len(points) > 1
         last_step, last_value = points[-1]
@@ -147,11 +146,15 @@ def test_legacy_repository_has_no_index(legacy_repo):
 
 def test_parallel_read_equals_serial(modern_repo):
     serial = read_runs(modern_repo.root, workers=1)
-    from tcsummary import aim_reader
+    from tcsummary import parallel
 
-    parts = list(aim_reader._chunks([r.hash for r in serial], 3))
-    assert sum(len(p) for p in parts) == len(serial)
-    assert [r.hash for r in serial] == sorted(modern_repo.specs)
+    parts = parallel.chunked([r.hash for r in serial], 3)
+    assert sum(parts, []) == [r.hash for r in serial] == sorted(modern_repo.specs)
+    parallel.MIN_PARALLEL_ITEMS = 1
+    try:
+        assert read_runs(modern_repo.root, workers=2) == serial
+    finally:
+        parallel.MIN_PARALLEL_ITEMS = 200
 
 
 @pytest.mark.parametrize(

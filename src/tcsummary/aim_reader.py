@@ -12,21 +12,22 @@ SQLite metadata with the stdlib driver in read-only mode.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import math
+import functools
 import os
 import re
 import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import RepositoryError
 from .model import ACTIVE, FINISHED, UNFINISHED, MetricValue, RunInfo
+from .parallel import map_chunks
 
 RUN_HASH = re.compile(r"^[0-9a-f]{24}$")
 #: A run locked from another machine counts as active if it wrote this recently (s).
@@ -194,19 +195,36 @@ def run_status(aim_dir: Path, run_hash: str, end_time: float | None) -> str:
     return ACTIVE if recent else UNFINISHED
 
 
-def _last_from_series(
-    repo: Any, run_hash: str, ctx_idx: int, metric: str, version: int
-) -> MetricValue | None:
-    """Fallback when a trace lacks ``last``: read the series and take the highest step."""
-    points = read_series_points(repo, run_hash, ctx_idx, metric, version)
-    if not points:
-        return None
-    step, value = points[-1]
-    return MetricValue(float(value), int(step))
+@contextlib.contextmanager
+def run_container(aim_dir: Path, kind: str, run_hash: str) -> Iterator[Any]:
+    """Open one run's RocksDB (``meta`` or ``seqs``) read-only, and close it afterwards.
+
+    Opened directly rather than through ``Repo.request_tree``: the Repo keeps every
+    container it opened in a pool, which at 10,000 runs means tens of thousands of
+    open files. ``skip_read_optimization`` keeps RocksDB from compacting a live or
+    crashed run's write-ahead log into new files, i.e. from writing into the repo.
+    """
+    from aim.storage.rockscontainer import RocksContainer
+
+    path = aim_dir / kind / "chunks" / run_hash
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path} is missing")
+    container = RocksContainer(str(path), read_only=True, skip_read_optimization=True)
+    try:
+        yield container.tree()
+    finally:
+        container.close()
+
+
+def read_meta(aim_dir: Path, run_hash: str) -> dict[str, Any]:
+    """The whole metadata tree of one run: attrs (hparams), contexts, traces, end_time."""
+    with run_container(aim_dir, "meta", run_hash) as tree:
+        meta = tree.subtree(("meta", "chunks", run_hash)).collect()
+    return meta if isinstance(meta, dict) else {}
 
 
 def read_series_points(
-    repo: Any, run_hash: str, ctx_idx: int, metric: str, version: int = 2
+    aim_dir: Path, run_hash: str, ctx_idx: int, metric: str, version: int = 2
 ) -> list[tuple[int, float]]:
     """All (step, value) points of one series, sorted by step.
 
@@ -214,20 +232,39 @@ def read_series_points(
     order (aimhubio/aim#3318); sorting by the stored step restores it. Series
     of trace ``version`` 1 live under ``seqs/chunks``, later ones under ``seqs/v<N>``.
     """
-    tree = repo.request_tree("seqs", run_hash, read_only=True, skip_read_optimization=True)
     prefix = ("seqs",) if version == 1 else ("seqs", f"v{version}")
-    series = tree.subtree((*prefix, "chunks", run_hash, ctx_idx, metric))
-    try:
-        step_keys, steps = series.array("step").sparse_list()
-        value_keys, values = series.array("val").sparse_list()
-    except (KeyError, IndexError):
-        return []
+    with run_container(aim_dir, "seqs", run_hash) as tree:
+        series = tree.subtree((*prefix, "chunks", run_hash, ctx_idx, metric))
+        try:
+            step_keys, steps = series.array("step").sparse_list()
+            value_keys, values = series.array("val").sparse_list()
+        except (KeyError, IndexError):
+            return []
     by_key = dict(zip(value_keys, values, strict=True))
     points = [(int(step), by_key[key]) for key, step in zip(step_keys, steps, strict=True)]
     return sorted(points, key=lambda point: point[0])
 
 
-def read_run(repo: Any, aim_dir: Path, run_hash: str, props: RunProps | None) -> RunInfo:
+def _last_value(
+    aim_dir: Path, run_hash: str, ctx_idx: int, metric: str, info: Any
+) -> MetricValue | None:
+    """Aim's per-trace ``last``/``last_step``; the series' highest step where they are absent."""
+    if isinstance(info, dict) and "last" in info and "last_step" in info:
+        last = info["last"]
+        if isinstance(last, (int, float)) and not isinstance(last, bool):
+            return MetricValue(float(last), int(info["last_step"]))
+    version = int(info.get("version", 1)) if isinstance(info, dict) else 1
+    try:
+        points = read_series_points(aim_dir, run_hash, ctx_idx, metric, version)
+    except Exception:  # noqa: BLE001 - a missing series is not fatal
+        return None
+    if not points:
+        return None
+    step, value = points[-1]
+    return MetricValue(float(value), int(step))
+
+
+def read_run(aim_dir: Path, run_hash: str, props: RunProps | None) -> RunInfo:
     """Read one run from its own containers; a broken container becomes a recorded problem."""
     run = RunInfo(hash=run_hash)
     if props is not None:
@@ -239,14 +276,11 @@ def read_run(repo: Any, aim_dir: Path, run_hash: str, props: RunProps | None) ->
     else:
         run.problems.append("run is missing from Aim's run_metadata.sqlite")
     try:
-        tree = repo.request_tree("meta", run_hash, read_only=True, skip_read_optimization=True)
-        meta = tree.subtree(("meta", "chunks", run_hash)).collect()
+        meta = read_meta(aim_dir, run_hash)
     except Exception as exc:  # RocksDB and aim raise many types; any means unreadable
         run.problems.append(f"Aim metadata unreadable ({type(exc).__name__}: {exc})")
         run.status = run_status(aim_dir, run_hash, None)
         return run
-    if not isinstance(meta, dict):
-        meta = {}
     end_time = meta.get("end_time")
     run.end_time = float(end_time) if isinstance(end_time, (int, float)) else None
     attrs = meta.get("attrs") or {}
@@ -259,46 +293,15 @@ def read_run(repo: Any, aim_dir: Path, run_hash: str, props: RunProps | None) ->
         for metric, info in (traces or {}).items():
             if str(metric).startswith("__system"):
                 continue
-            value: MetricValue | None = None
-            if isinstance(info, dict) and "last" in info and "last_step" in info:
-                last = info["last"]
-                if isinstance(last, (int, float)) and not isinstance(last, bool):
-                    value = MetricValue(float(last), int(info["last_step"]))
-            if value is None:
-                try:
-                    version = int(info.get("version", 1)) if isinstance(info, dict) else 1
-                    value = _last_from_series(repo, run_hash, ctx_idx, metric, version)
-                except Exception:  # noqa: BLE001 - a missing series is not fatal
-                    value = None
+            value = _last_value(aim_dir, run_hash, ctx_idx, metric, info)
             if value is not None:
                 run.metrics[(str(metric), context)] = value
     run.status = run_status(aim_dir, run_hash, run.end_time)
     return run
 
 
-def open_repo(aim_dir: Path) -> Any:
-    """Open Aim's ``Repo`` object for low-level reads (import deferred: aim is slow to import)."""
-    from aim.sdk.repo import Repo
-
-    root = str(aim_dir.parent)
-    if not Repo.exists(root):
-        raise RepositoryError(aim_dir.parent, "not an Aim repository")
-    return Repo.from_path(root)
-
-
-def _read_chunk(aim_dir: Path, hashes: list[str], props: dict[str, RunProps]) -> list[RunInfo]:
-    repo = open_repo(aim_dir)
-    try:
-        return [read_run(repo, aim_dir, h, props.get(h)) for h in hashes]
-    finally:
-        if hasattr(repo, "close"):
-            repo.close()
-
-
-def _chunks(items: list[str], parts: int) -> Iterator[list[str]]:
-    size = max(1, math.ceil(len(items) / parts))
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _read_chunk(aim_dir: Path, props: dict[str, RunProps], hashes: list[str]) -> list[RunInfo]:
+    return [read_run(aim_dir, h, props.get(h)) for h in hashes]
 
 
 def read_runs(
@@ -307,14 +310,9 @@ def read_runs(
     """Read the given runs (default: all) of the repository at ``root``, in hash order.
 
     With ``workers > 1`` and enough runs, chunks are read in parallel processes:
-    RocksDB opening and decoding is CPU-bound Python, so threads would not help.
+    opening RocksDB and decoding its tree is CPU-bound, so threads would not help.
     """
     aim_dir = aim_dir_of(root)
     wanted = sorted(hashes) if hashes is not None else list_run_hashes(aim_dir)
     props = read_run_props(aim_dir)
-    if workers <= 1 or len(wanted) < 200:
-        return _read_chunk(aim_dir, wanted, props)
-    parts = list(_chunks(wanted, workers * 2))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(_read_chunk, [aim_dir] * len(parts), parts, [props] * len(parts))
-        return [run for chunk in results for run in chunk]
+    return map_chunks(functools.partial(_read_chunk, aim_dir, props), wanted, workers)

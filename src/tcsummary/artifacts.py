@@ -26,6 +26,8 @@ import yaml
 from .errors import ArtifactFormatError
 from .model import ArtifactInventory
 
+#: libyaml's safe loader is ~10x faster than the pure-Python one (1,000 params.yml: 8 s).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CLASS_REPORT_SUFFIX = "_class_rep.csv"
 CONF_MATRIX_SUFFIX = "_conf_mtx.csv"
 CLASS_REPORT_HEADER = ("index", "precision", "recall", "f1-score", "support")
@@ -313,7 +315,7 @@ def read_params(path: Path | str) -> dict[str, Any]:
     except OSError as exc:
         raise ArtifactFormatError(path, f"cannot read ({exc.strerror or exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 from .aim_reader import RUN_HASH, aim_dir_of, read_runs
 from .artifacts import inventory_artifacts
 from .model import ArtifactInventory, RepositoryScan
+from .parallel import map_chunks
+
+
+def _inventory_chunk(folder: Path, validate: bool, names: list[str]) -> list[ArtifactInventory]:
+    return [inventory_artifacts(folder / name, name, validate) for name in names]
 
 
 def scan_artifacts(
-    root: Path, validate: bool = True
+    root: Path, validate: bool = True, workers: int = 1
 ) -> tuple[dict[str, ArtifactInventory], list[str]]:
     """Inventory every ``artifacts/<hash>/`` folder; other entries are returned as strays."""
     folder = root / "artifacts"
-    inventories: dict[str, ArtifactInventory] = {}
-    strays: list[str] = []
     if not folder.is_dir():
-        return inventories, strays
+        return {}, []
+    names, strays = [], []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if RUN_HASH.match(entry.name) and entry.is_dir():  # follows symlinked folders
-            inventories[entry.name] = inventory_artifacts(Path(entry.path), entry.name, validate)
+            names.append(entry.name)
         else:
             strays.append(entry.name)
-    return inventories, strays
+    work = functools.partial(_inventory_chunk, folder, validate)
+    inventories = map_chunks(work, names, workers)
+    return {inv.hash: inv for inv in inventories}, strays
 
 
 def scan_repository(root: Path | str, validate: bool = True, workers: int = 1) -> RepositoryScan:
@@ -32,7 +39,7 @@ def scan_repository(root: Path | str, validate: bool = True, workers: int = 1) -
     root = Path(root)
     aim_dir_of(root)  # fail early, with a clear message, on a path that is not a repository
     runs = {run.hash: run for run in read_runs(root, workers=workers)}
-    artifacts, strays = scan_artifacts(root, validate=validate)
+    artifacts, strays = scan_artifacts(root, validate=validate, workers=workers)
     return RepositoryScan(
         root=root, runs=runs, artifacts=artifacts, stray_artifact_entries=strays
     )

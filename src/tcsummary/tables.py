@@ -93,10 +93,22 @@ def runs_frame(scan: RepositoryScan, campaign: str | None = None) -> pd.DataFram
     frame = pd.DataFrame.from_records(records, columns=None if records else list(RUN_COLUMNS))
     hparam_columns = sorted(c for c in frame.columns if c not in RUN_COLUMNS)
     frame = frame[list(RUN_COLUMNS) + hparam_columns]
-    # Integer hparams stay integers even where some runs lack them (nullable dtypes).
+    # Integer hparams stay integers even where some runs lack them (nullable Int64).
     for column in hparam_columns:
-        frame[column] = frame[column].convert_dtypes(convert_string=False)
+        if _integer_column(frame[column]):
+            frame[column] = frame[column].astype("Int64")
     return frame
+
+
+def _integer_column(series: pd.Series) -> bool:
+    """Ints, or ints turned float by pandas because some runs lack the hparam."""
+    values = series.dropna()
+    if not len(values) or any(isinstance(v, bool) for v in values):
+        return False
+    if all(isinstance(v, int) for v in values):
+        return True
+    has_gaps = len(values) < len(series)
+    return has_gaps and all(isinstance(v, float) and v.is_integer() for v in values)
 
 
 def varying_hparams(frame: pd.DataFrame, exclude: Iterable[str] = CAMPAIGN_KEYS) -> list[str]:
