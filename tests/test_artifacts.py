@@ -74,7 +74,7 @@ def _lines(text: str) -> list[str]:
 REPORT_DAMAGE = {
     "empty": (lambda t: "", "empty file"),
     "whitespace only": (lambda t: "\n\n  \n", "empty file"),
-    "binary": (lambda t: b"\x00\x01\x02garbage", "binary content"),
+    "binary": (lambda t: b"\x00\x01\x02garbage", "binary content, not a text file"),
     "not utf8": (lambda t: b"index,precision\n\xff\xfe,1", "not UTF-8"),
     "wrong header": (lambda t: t.replace("f1-score", "f1", 1), "header is"),
     "truncated": (lambda t: "\n".join(_lines(t)[:4]) + "\n", "truncated after 3"),
@@ -112,17 +112,6 @@ REPORT_DAMAGE = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(REPORT_DAMAGE))
-def test_malformed_class_report(tmp_path, report_text, case):
-    damage, message = REPORT_DAMAGE[case]
-    path = write(tmp_path, "test-human_class_rep.csv", damage(report_text))
-    with pytest.raises(ArtifactFormatError) as info:
-        parse_class_report(path)
-    assert message in str(info.value)
-    assert str(info.value).startswith(str(path))
-    assert "\n" not in str(info.value)
-
-
 MATRIX_DAMAGE = {
     "empty": (lambda t: "", "empty file"),
     "wrong first header": (lambda t: t.replace("index", "label", 1), "expected 'index'"),
@@ -144,14 +133,24 @@ MATRIX_DAMAGE = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(MATRIX_DAMAGE))
-def test_malformed_confusion_matrix(tmp_path, matrix_text, case):
-    damage, message = MATRIX_DAMAGE[case]
-    path = write(tmp_path, "test-human_conf_mtx.csv", damage(matrix_text))
+CASES = [("report", case) for case in sorted(REPORT_DAMAGE)] + [
+    ("matrix", case) for case in sorted(MATRIX_DAMAGE)
+]
+
+
+@pytest.mark.parametrize("kind, case", CASES, ids=[f"{k}-{c}" for k, c in CASES])
+def test_malformed_file_is_named_with_its_problem(tmp_path, report_text, matrix_text, kind, case):
+    damages, text, name, parse = {
+        "report": (REPORT_DAMAGE, report_text, "test-human_class_rep.csv", parse_class_report),
+        "matrix": (MATRIX_DAMAGE, matrix_text, "test-human_conf_mtx.csv", parse_confusion_matrix),
+    }[kind]
+    damage, message = damages[case]
+    path = write(tmp_path, name, damage(text))
     with pytest.raises(ArtifactFormatError) as info:
-        parse_confusion_matrix(path)
+        parse(path)
     assert message in str(info.value)
     assert str(info.value).startswith(str(path))
+    assert "\n" not in str(info.value)
 
 
 def test_shifted_labels_are_detected(tmp_path, report_text, matrix_text):

@@ -68,17 +68,17 @@ class ConfusionMatrix:
         return tuple(sum(row) for row in self.counts)
 
 
-def _read_rows(path: Path) -> list[list[str]]:
-    """Read a CSV file into rows, turning every low-level failure into one clear error."""
+def _read_text(path: Path) -> str:
+    """A small artifact file as text, turning every low-level failure into one clear error."""
     try:
         size = path.stat().st_size
         if size > MAX_CSV_BYTES:
-            raise ArtifactFormatError(path, f"file is {size} bytes, too large for a report")
+            raise ArtifactFormatError(path, f"file is {size} bytes, too large for an artifact")
         raw = path.read_bytes()
     except PermissionError:
         raise ArtifactFormatError(path, "permission denied") from None
     except IsADirectoryError:
-        raise ArtifactFormatError(path, "is a directory, expected a CSV file") from None
+        raise ArtifactFormatError(path, "is a directory, expected a file") from None
     except FileNotFoundError:
         raise ArtifactFormatError(path, "file not found") from None
     except OSError as exc:
@@ -86,13 +86,18 @@ def _read_rows(path: Path) -> list[list[str]]:
     if not raw.strip():
         raise ArtifactFormatError(path, "empty file")
     if b"\x00" in raw:
-        raise ArtifactFormatError(path, "binary content, not a CSV file")
+        raise ArtifactFormatError(path, "binary content, not a text file")
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ArtifactFormatError(
             path, f"not UTF-8 text (undecodable byte at offset {exc.start})"
         ) from None
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    """Read a CSV file into rows (trailing blank lines dropped)."""
+    text = _read_text(path)
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
@@ -304,16 +309,7 @@ def check_report_matches_matrix(report: ClassReport, matrix: ConfusionMatrix) ->
 def read_params(path: Path | str) -> dict[str, Any]:
     """Read a run's ``params.yml``: a flat YAML mapping of the run's CLI arguments."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ArtifactFormatError(path, "file not found") from None
-    except PermissionError:
-        raise ArtifactFormatError(path, "permission denied") from None
-    except UnicodeDecodeError:
-        raise ArtifactFormatError(path, "not UTF-8 text") from None
-    except OSError as exc:
-        raise ArtifactFormatError(path, f"cannot read ({exc.strerror or exc})") from None
+    text = _read_text(path)
     try:
         data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
