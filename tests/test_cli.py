@@ -110,3 +110,26 @@ def test_not_a_repository_is_a_one_line_error(tmp_path, command):
         assert proc.stderr.count("\n") == 1 and str(path) in proc.stderr
         assert "Traceback" not in proc.stderr
     assert not (tmp_path / ".aim").exists()
+
+
+def test_properties_and_campaigns_on_every_kind(any_repo, capsys):
+    truth: dict[str, list] = {}
+    for spec in any_repo.specs.values():
+        truth.setdefault(spec.campaign_id or NO_CAMPAIGN, []).append(spec)
+    grids = {g["campaign"]: g for g in run_json(capsys, "campaigns", str(any_repo.root))}
+    assert set(grids) == set(truth)
+    for campaign, specs in truth.items():
+        grid = grids[campaign]
+        assert grid["runs"] == len(specs)
+        assert grid["by_status"]["unfinished"] == sum(s.fate == CRASHED for s in specs)
+        if campaign != NO_CAMPAIGN:
+            finished = {(s.aug_name, s.flowpic_dim, s.seed, s.split_index)
+                        for s in specs if s.fate != CRASHED}
+            expected_cells = 1
+            for axis in grid["grid"]["axes"].values():
+                expected_cells *= len(axis)
+            assert len(grid["missing_cells"]) == expected_cells - len(finished)
+    props = run_json(capsys, "properties", str(any_repo.root))
+    assert props["repository"]["runs"] == len(any_repo.specs)
+    for campaign, specs in truth.items():
+        assert props[f"campaign {campaign}"]["runs"] == len(specs)
