@@ -71,7 +71,8 @@ def _rich_table(frame: pd.DataFrame, title: str | None = None):
 
     table = Table(title=title, show_lines=False, header_style="bold")
     for column in frame.columns:
-        table.add_column(str(column), overflow="fold", no_wrap=column in ("hash", "created"))
+        no_wrap = column in ("hash", "created", "artifacts")
+        table.add_column(str(column), overflow="fold", no_wrap=no_wrap)
     for row in frame.itertuples(index=False):
         table.add_row(*("" if _missing(v) else _fmt(v) for v in row))
     return table
