@@ -144,17 +144,14 @@ def test_legacy_repository_has_no_index(legacy_repo):
     assert version == "1.3"
 
 
-def test_parallel_read_equals_serial(modern_repo):
+def test_parallel_read_equals_serial(modern_repo, monkeypatch):
     serial = read_runs(modern_repo.root, workers=1)
     from tcsummary import parallel
 
     parts = parallel.chunked([r.hash for r in serial], 3)
     assert sum(parts, []) == [r.hash for r in serial] == sorted(modern_repo.specs)
-    parallel.MIN_PARALLEL_ITEMS = 1
-    try:
-        assert read_runs(modern_repo.root, workers=2) == serial
-    finally:
-        parallel.MIN_PARALLEL_ITEMS = 200
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_ITEMS", 1)
+    assert read_runs(modern_repo.root, workers=2) == serial
 
 
 @pytest.mark.parametrize(

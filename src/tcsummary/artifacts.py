@@ -286,17 +286,15 @@ def check_report_matches_matrix(report: ClassReport, matrix: ConfusionMatrix) ->
             f"classes {list(matrix.classes)} differ from {report.path.name} "
             f"classes {list(report.classes)}",
         )
-    for name, support, row_sum in zip(
-        report.classes, report.support, matrix.row_sums(), strict=True
-    ):
+    row_sums = matrix.row_sums()
+    for name, support, row_sum in zip(report.classes, report.support, row_sums, strict=True):
         if support != row_sum:
             raise ArtifactFormatError(
                 matrix.path,
                 f"row '{name}' sums to {row_sum} but {report.path.name} gives support "
                 f"{support}: labels may be shifted",
             )
-    for i, name in enumerate(report.classes):
-        row_sum = matrix.row_sums()[i]
+    for i, (name, row_sum) in enumerate(zip(report.classes, row_sums, strict=True)):
         recall = matrix.counts[i][i] / row_sum if row_sum else 0.0
         if abs(recall - report.recall[i]) > TOLERANCE:
             raise ArtifactFormatError(

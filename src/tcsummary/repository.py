@@ -6,7 +6,7 @@ import functools
 import os
 from pathlib import Path
 
-from .aim_reader import RUN_HASH, aim_dir_of, read_runs
+from .aim_reader import RUN_HASH, read_runs
 from .artifacts import inventory_artifacts
 from .model import ArtifactInventory, RepositoryScan
 from .parallel import map_chunks
@@ -37,7 +37,7 @@ def scan_artifacts(
 def scan_repository(root: Path | str, validate: bool = True, workers: int = 1) -> RepositoryScan:
     """Read every run and artifact folder of a tcbench repository, changing nothing in it."""
     root = Path(root)
-    aim_dir_of(root)  # fail early, with a clear message, on a path that is not a repository
+    # read_runs fails first, with a clear message, on a path that is not a repository
     runs = {run.hash: run for run in read_runs(root, workers=workers)}
     artifacts, strays = scan_artifacts(root, validate=validate, workers=workers)
     return RepositoryScan(
