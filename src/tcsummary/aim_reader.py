@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .aim_format import open_run_db, read_subtrees
 from .errors import RepositoryError
 from .model import ACTIVE, FINISHED, UNFINISHED, MetricValue, RunInfo
 from .parallel import map_chunks
@@ -32,6 +33,8 @@ from .parallel import map_chunks
 RUN_HASH = re.compile(r"^[0-9a-f]{24}$")
 #: A run locked from another machine counts as active if it wrote this recently (s).
 FOREIGN_WRITER_WINDOW = 900.0
+#: What a report needs of each metric trace's statistics.
+TRACE_FIELDS = frozenset({"last", "last_step", "version"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class RunProps:
     experiment: str | None
     creation_time: float | None
     archived: bool
+    description: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 def aim_dir_of(root: Path | str) -> Path:
@@ -95,9 +100,15 @@ def read_run_props(aim_dir: Path) -> dict[str, RunProps]:
         raise RepositoryError(db, f"cannot open Aim's run database ({exc})") from None
     try:
         rows = con.execute(
-            "SELECT run.hash, run.name, experiment.name, run.created_at, run.is_archived "
-            "FROM run LEFT JOIN experiment ON run.experiment_id = experiment.id"
+            "SELECT run.hash, run.name, experiment.name, run.created_at, run.is_archived, "
+            "run.description FROM run LEFT JOIN experiment ON run.experiment_id = experiment.id"
         ).fetchall()
+        tags: dict[str, list[str]] = {}
+        for run_hash, tag in con.execute(
+            "SELECT run.hash, tag.name FROM run_tag JOIN run ON run_tag.run_id = run.id "
+            "JOIN tag ON run_tag.tag_id = tag.id ORDER BY tag.name"
+        ):
+            tags.setdefault(run_hash, []).append(tag)
     except sqlite3.Error as exc:
         raise RepositoryError(db, f"cannot read Aim's run database ({exc})") from None
     finally:
@@ -108,6 +119,8 @@ def read_run_props(aim_dir: Path) -> dict[str, RunProps]:
             experiment=row[2],
             creation_time=_utc_timestamp(row[3]),
             archived=bool(row[4]),
+            description=row[5],
+            tags=tuple(tags.get(row[0], ())),
         )
         for row in rows
     }
@@ -217,10 +230,25 @@ def run_container(aim_dir: Path, kind: str, run_hash: str) -> Iterator[Any]:
 
 
 def read_meta(aim_dir: Path, run_hash: str) -> dict[str, Any]:
-    """The whole metadata tree of one run: attrs (hparams), contexts, traces, end_time."""
-    with run_container(aim_dir, "meta", run_hash) as tree:
-        meta = tree.subtree(("meta", "chunks", run_hash)).collect()
-    return meta if isinstance(meta, dict) else {}
+    """What a report needs of one run's metadata: hparams, contexts, traces, end_time.
+
+    Decoded straight from the run's RocksDB (see :mod:`aim_format`), leaving out
+    ``__system_params`` (environment, packages) that aim logs with every run.
+    """
+    path = aim_dir / "meta" / "chunks" / run_hash
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path} is missing")
+    db = open_run_db(path)
+    try:
+        base = ("meta", "chunks", run_hash)
+        meta = read_subtrees(db, base, ("contexts", "end_time"))
+        meta.update(read_subtrees(db, base, ("traces",), leaves=TRACE_FIELDS))
+        attrs = read_subtrees(db, (*base, "attrs"), ("hparams",))
+    finally:
+        del db
+    if attrs:
+        meta["attrs"] = attrs
+    return meta
 
 
 def read_series_points(
@@ -264,15 +292,17 @@ def _last_value(
     return MetricValue(float(value), int(step))
 
 
+def apply_props(run: RunInfo, props: RunProps) -> None:
+    """Copy what SQLite knows of a run onto it (it can change without touching RocksDB)."""
+    run.name, run.experiment, run.creation_time = props.name, props.experiment, props.creation_time
+    run.description, run.archived, run.tags = props.description, props.archived, props.tags
+
+
 def read_run(aim_dir: Path, run_hash: str, props: RunProps | None) -> RunInfo:
     """Read one run from its own containers; a broken container becomes a recorded problem."""
     run = RunInfo(hash=run_hash)
     if props is not None:
-        run.name, run.experiment, run.creation_time = (
-            props.name,
-            props.experiment,
-            props.creation_time,
-        )
+        apply_props(run, props)
     else:
         run.problems.append("run is missing from Aim's run_metadata.sqlite")
     try:

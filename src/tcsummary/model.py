@@ -41,6 +41,9 @@ class RunInfo:
     creation_time: float | None = None
     end_time: float | None = None
     status: str = UNFINISHED
+    description: str | None = None
+    archived: bool = False
+    tags: tuple[str, ...] = ()
     hparams: dict[str, Any] = field(default_factory=dict)
     #: (metric, context) -> last value; context "" for metrics tracked without one.
     metrics: dict[tuple[str, str], MetricValue] = field(default_factory=dict)

@@ -1,0 +1,21 @@
+# tcsummary: campaign reports of a tcbench repository.
+#   snakemake --cores 4                      build every campaign of config/config.yaml
+#   snakemake --cores 4 --config repositories='["/path/to/repo"]'
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/extract.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/render.smk"
+
+
+rule all:
+    input:
+        all_reports(),
+    default_target: True

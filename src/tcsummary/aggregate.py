@@ -1,0 +1,382 @@
+"""Aggregate one campaign: from its Aim snapshot and extracted artifacts to tables.
+
+Pure functions over plain data and DataFrames; :mod:`pipeline` does the I/O.
+Sources are kept apart on purpose: final metrics come from Aim (as tcbench's
+report does), per-class scores and confusion matrices from the artifact CSVs.
+A run that did not finish is left out of every statistic; a broken or missing
+artifact context is left out of the per-class and confusion statistics of that
+context only. Every exclusion is kept with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from . import stats
+from .model import FINISHED, NO_CAMPAIGN
+
+#: Columns tcbench's runsinfo parquet starts with (aim's Run.dataframe() props).
+RUN_PROPS = (
+    "hash", "name", "description", "archived", "creation_time", "end_time",
+    "active", "experiment", "tags",
+)
+STAT_NAMES = ("count", "mean", "std", "ci95")
+DURATION_STATS = ("mean", "std", "ci95")
+CLASS_SCORES = ("precision", "recall", "f1")
+
+
+def cell_value(value: Any) -> Any:
+    """hparam values as table cells: lists as JSON text (hashable, readable)."""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value)
+    return value
+
+
+def sort_key(value: Any) -> tuple[int, Any]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return (2, "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value)
+    return (1, str(value))
+
+
+@dataclass
+class RunRow:
+    """One run of the campaign with what aggregation decided about it."""
+
+    record: dict[str, Any]
+    extraction: dict[str, Any] | None
+    included: bool
+    reason: str
+    #: context -> why that context's artifacts are left out.
+    context_problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def hash(self) -> str:
+        return self.record["hash"]
+
+    @property
+    def duration(self) -> float | None:
+        start, end = self.record.get("creation_time"), self.record.get("end_time")
+        return None if start is None or end is None else end - start
+
+    def metric(self, name: str, context: str) -> float | None:
+        for metric, ctx, value, _step in self.record["metrics"]:
+            if metric == name and ctx == context:
+                return float(value)
+        return None
+
+    def hparam(self, name: str, campaign: str) -> Any:
+        value = self.record["hparams"].get(name)
+        if value is None and name == "campaign_id":
+            return campaign
+        return cell_value(value)
+
+
+def exclusion_reason(record: dict[str, Any]) -> str:
+    status = record["status"]
+    if status == FINISHED:
+        return ""
+    if status == "active":
+        return "still running (a live writer holds the run)"
+    return "did not finish (no end time: crashed or killed)"
+
+
+def classify_runs(
+    snapshot: dict[str, Any], extractions: dict[str, dict[str, Any]]
+) -> list[RunRow]:
+    """Decide, for every run of the campaign, whether and where it counts."""
+    contexts = snapshot["settings"]["contexts"]
+    rows = []
+    for record in snapshot["runs"]:
+        extraction = extractions.get(record["hash"])
+        reason = exclusion_reason(record)
+        row = RunRow(record, extraction, included=not reason, reason=reason)
+        for context in contexts:
+            if extraction is None or "folder_problem" in extraction:
+                row.context_problems[context] = "no artifact folder"
+                continue
+            found = extraction["contexts"].get(context, {"problem": "not extracted"})
+            if "problem" in found:
+                row.context_problems[context] = found["problem"]
+        rows.append(row)
+    _exclude_odd_classes(rows, contexts)
+    return rows
+
+
+def _exclude_odd_classes(rows: list[RunRow], contexts: Sequence[str]) -> None:
+    """Within a campaign every run must name the same classes in a context to be averaged."""
+    for context in contexts:
+        usable = [r for r in rows if r.included and context not in r.context_problems]
+        lists = Counter(tuple(r.extraction["contexts"][context]["classes"]) for r in usable)
+        if len(lists) < 2:
+            continue
+        common = lists.most_common(1)[0][0]
+        for row in usable:
+            classes = tuple(row.extraction["contexts"][context]["classes"])
+            if classes != common:
+                row.context_problems[context] = (
+                    f"classes {list(classes)} differ from the campaign's {list(common)}"
+                )
+
+
+def long_frame(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame:
+    """tcbench's (run x context) table of the included runs: props, hparams, metrics."""
+    settings = snapshot["settings"]
+    campaign = snapshot["campaign"]
+    hparam_names = sorted(
+        {k for r in rows for k in r.record["hparams"]} | set(settings["groupby"])
+    )
+    records = []
+    for row in rows:
+        if not row.included:
+            continue
+        rec = row.record
+        base: dict[str, Any] = {
+            "hash": rec["hash"],
+            "name": rec["name"],
+            "description": rec["description"],
+            "archived": rec["archived"],
+            "creation_time": rec["creation_time"],
+            "end_time": rec["end_time"],
+            "active": rec["end_time"] is None,
+            "experiment": rec["experiment"],
+            "tags": json.dumps(rec["tags"]),
+        }
+        for name in hparam_names:
+            base[name] = row.hparam(name, campaign)
+        for context in settings["contexts"]:
+            item = dict(base)
+            for metric in settings["metrics"]:
+                value = row.metric(metric, context)
+                item[metric] = math.nan if value is None else value
+            item["test_split_name"] = context
+            item["run_duration"] = row.duration
+            records.append(item)
+    columns = [*RUN_PROPS, *hparam_names, *settings["metrics"], "test_split_name", "run_duration"]
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    if frame.empty:
+        return frame
+    return frame.astype({m: float for m in settings["metrics"]})
+
+
+def _ci95(series: pd.Series) -> float:
+    return stats.ci95(series.tolist())
+
+
+def tcbench_summary(snapshot: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
+    """tcbench's summary table: count/mean/std/ci95 per metric and run_duration per group."""
+    settings = snapshot["settings"]
+    keys = ["test_split_name", *[k for k in settings["groupby"] if k != "test_split_name"]]
+    agg: dict[str, Any] = {
+        m: ["count", "mean", "std", ("ci95", _ci95)] for m in settings["metrics"]
+    }
+    agg["run_duration"] = ["mean", "std", ("ci95", _ci95)]
+    if frame.empty:
+        columns = pd.MultiIndex.from_tuples(
+            [(k, "") for k in keys]
+            + [(m, s) for m in settings["metrics"] for s in STAT_NAMES]
+            + [("run_duration", s) for s in DURATION_STATS]
+        )
+        return pd.DataFrame(columns=columns)
+    table = frame[keys + list(settings["metrics"]) + ["run_duration"]].groupby(by=keys).agg(agg)
+    return table.reset_index()
+
+
+def tcbench_split(summary: pd.DataFrame, key: str, value: str) -> pd.DataFrame:
+    """The rows of one flowpic_dim (or max_n_pkts) value, that column dropped, as tcbench does.
+
+    ``value`` is compared as text: it comes from a file name (a rule wildcard).
+    """
+    if (key, "") in summary.columns:
+        summary = summary[summary[(key, "")].astype(str) == value].drop([(key, "")], axis=1)
+    return summary.reset_index(drop=True)
+
+
+def group_of(row: RunRow, keys: Sequence[str], campaign: str) -> tuple[Any, ...]:
+    return tuple(row.hparam(k, campaign) for k in keys)
+
+
+def groups(
+    rows: Sequence[RunRow], keys: Sequence[str], campaign: str
+) -> list[tuple[tuple[Any, ...], list[RunRow]]]:
+    """Included runs by group, groups in a stable, natural order."""
+    found: dict[tuple[Any, ...], list[RunRow]] = {}
+    for row in rows:
+        if row.included:
+            found.setdefault(group_of(row, keys, campaign), []).append(row)
+    return sorted(found.items(), key=lambda item: [sort_key(v) for v in item[0]])
+
+
+def group_label(keys: Sequence[str], values: Sequence[Any]) -> str:
+    if list(keys) == ["campaign_id"]:
+        return f"campaign {values[0]}"
+    return ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
+
+
+def metrics_table(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame:
+    """group x context x metric: n, mean, std, ci95, median, min, max (from Aim)."""
+    settings = snapshot["settings"]
+    keys = list(settings["groupby"])
+    records = []
+    for values, members in groups(rows, keys, snapshot["campaign"]):
+        for context in settings["contexts"]:
+            for metric in settings["metrics"]:
+                summary = stats.describe([r.metric(metric, context) for r in members])
+                records.append({
+                    **dict(zip(keys, values, strict=True)),
+                    "context": context,
+                    "metric": metric,
+                    **summary.__dict__,
+                })
+    columns = [*keys, "context", "metric", "n", "mean", "std", "ci95", "median", "min", "max"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _usable(members: Sequence[RunRow], context: str) -> list[dict[str, Any]]:
+    return [
+        r.extraction["contexts"][context]
+        for r in members
+        if context not in r.context_problems
+    ]
+
+
+def per_class_table(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame:
+    """group x context x class: precision, recall, f1 (mean, std, ci95), support, runs."""
+    settings = snapshot["settings"]
+    keys = list(settings["groupby"])
+    records = []
+    for values, members in groups(rows, keys, snapshot["campaign"]):
+        for context in settings["contexts"]:
+            reports = _usable(members, context)
+            if not reports:
+                continue
+            for index, name in enumerate(reports[0]["classes"]):
+                record: dict[str, Any] = {
+                    **dict(zip(keys, values, strict=True)),
+                    "context": context,
+                    "class": name,
+                    "runs": len(reports),
+                }
+                for score in CLASS_SCORES:
+                    summary = stats.describe([rep[score][index] for rep in reports])
+                    record[f"{score}_mean"] = summary.mean
+                    record[f"{score}_std"] = summary.std
+                    record[f"{score}_ci95"] = summary.ci95
+                record["support"] = stats.mean([rep["support"][index] for rep in reports])
+                records.append(record)
+    columns = [*keys, "context", "class", "runs"]
+    columns += [f"{s}_{x}" for s in CLASS_SCORES for x in ("mean", "std", "ci95")] + ["support"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+@dataclass
+class ConfusionSummary:
+    """One group x context: summed counts and the row-normalised mean and std over runs."""
+
+    keys: dict[str, Any]
+    context: str
+    classes: list[str]
+    runs: int
+    counts: list[list[int]]
+    mean: list[list[float]]
+    std: list[list[float]]
+
+
+def _normalised(matrix: list[list[int]]) -> list[list[float]]:
+    out = []
+    for row in matrix:
+        total = sum(row)
+        out.append([v / total if total else math.nan for v in row])
+    return out
+
+
+def confusion_summaries(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> list[ConfusionSummary]:
+    settings = snapshot["settings"]
+    keys = list(settings["groupby"])
+    out = []
+    for values, members in groups(rows, keys, snapshot["campaign"]):
+        for context in settings["contexts"]:
+            reports = _usable(members, context)
+            if not reports:
+                continue
+            classes = reports[0]["classes"]
+            size = len(classes)
+            matrices = [rep["matrix"] for rep in reports]
+            normalised = [_normalised(m) for m in matrices]
+            counts = [[sum(m[i][j] for m in matrices) for j in range(size)] for i in range(size)]
+            cells = [[[n[i][j] for n in normalised] for j in range(size)] for i in range(size)]
+            out.append(ConfusionSummary(
+                keys=dict(zip(keys, values, strict=True)),
+                context=context,
+                classes=list(classes),
+                runs=len(reports),
+                counts=counts,
+                mean=[[stats.mean(stats.finite(c)) for c in row] for row in cells],
+                std=[[stats.std(stats.finite(c)) for c in row] for row in cells],
+            ))
+    return out
+
+
+def confusion_table(summaries: Sequence[ConfusionSummary], keys: Sequence[str]) -> pd.DataFrame:
+    records = []
+    for item in summaries:
+        for i, true in enumerate(item.classes):
+            for j, predicted in enumerate(item.classes):
+                records.append({
+                    **item.keys,
+                    "context": item.context,
+                    "true": true,
+                    "predicted": predicted,
+                    "runs": item.runs,
+                    "count_sum": item.counts[i][j],
+                    "normalised_mean": item.mean[i][j],
+                    "normalised_std": item.std[i][j],
+                })
+    columns = [*keys, "context", "true", "predicted", "runs", "count_sum",
+               "normalised_mean", "normalised_std"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def runs_table(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame:
+    """One row per run: identity, status, inclusion and why not, hparams, final metrics."""
+    settings = snapshot["settings"]
+    hparam_names = sorted({k for r in rows for k in r.record["hparams"]})
+    records = []
+    for row in rows:
+        rec = row.record
+        warnings = list(rec["problems"])
+        if row.extraction is not None:
+            warnings += row.extraction.get("warnings", [])
+        record: dict[str, Any] = {
+            "hash": rec["hash"],
+            "status": rec["status"],
+            "included": row.included,
+            "excluded_because": row.reason,
+            "artifact_problems": "; ".join(
+                f"{ctx}: {problem}" for ctx, problem in sorted(row.context_problems.items())
+            ),
+            "warnings": "; ".join(warnings),
+            "experiment": rec["experiment"],
+            "creation_time": rec["creation_time"],
+            "run_duration": row.duration,
+        }
+        for name in hparam_names:
+            record[name] = cell_value(rec["hparams"].get(name))
+        for context in settings["contexts"]:
+            for metric in settings["metrics"]:
+                record[f"{metric}.{context}"] = row.metric(metric, context)
+        records.append(record)
+    frame = pd.DataFrame.from_records(records)
+    return frame.sort_values(["included", "hash"], ascending=[False, True], kind="stable")
+
+
+def no_campaign_label(campaign: str) -> str:
+    return "runs without campaign_id" if campaign == NO_CAMPAIGN else campaign

@@ -1,0 +1,60 @@
+"""Write files so that a reader never sees half of one, even after kill -9.
+
+Everything tcsummary writes goes to a temporary file in the destination folder
+and is renamed over the target: on POSIX the rename is atomic, so the target is
+either the old complete file or the new complete one. (No fsync: that would
+guard against power loss, not against a killed process, and costs milliseconds
+per file across hundreds of figures.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path | str, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        binary = "b" in mode
+        with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: Path | str, text: str) -> None:
+    with atomic_open(path) as f:
+        f.write(text)
+
+
+def write_bytes(path: Path | str, data: bytes) -> None:
+    with atomic_open(path, "wb") as f:
+        f.write(data)
+
+
+def write_if_changed(path: Path | str, data: bytes) -> bool:
+    """Write only when the content differs, so the file's mtime means "content changed".
+
+    Snakemake decides what to rebuild from mtimes; a file rewritten with the same
+    bytes would make everything downstream look stale.
+    """
+    path = Path(path)
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    write_bytes(path, data)
+    return True

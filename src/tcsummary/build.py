@@ -1,0 +1,93 @@
+"""From the workflow config to the plan of a build: the one entry point of common.smk.
+
+Kept in the package (not in the Snakefile) so the CLI, the tests and the
+workflow resolve repositories, output folders and campaigns the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import TcsummaryError
+from .plan import RepositoryPlan, plan_repository
+from .settings import ConfigError, Selection
+
+
+@dataclass
+class Build:
+    """Every repository of a build, indexed by its output folder (a rule wildcard)."""
+
+    repositories: list[RepositoryPlan]
+
+    def by_summary(self, summary: str) -> RepositoryPlan:
+        for plan in self.repositories:
+            if str(plan.summary) == summary:
+                return plan
+        raise KeyError(summary)
+
+    def reports(self) -> list[str]:
+        """Final files of every campaign (what ``rule all`` asks for)."""
+        files = []
+        for plan in self.repositories:
+            for folder, campaign in plan.campaigns.items():
+                out = plan.summary / folder
+                files += [str(out / "report.html"), str(out / "provenance.json")]
+                files += [str(out / name) for name in campaign.tcbench_files]
+        return files
+
+
+def output_folders(roots: list[Path], output: str | None, base: Path) -> list[Path]:
+    """``<root>/campaign_summary`` each, or ``<output>`` (one repository) / ``<output>/<name>``."""
+    if output is None:
+        return [root / "campaign_summary" for root in roots]
+    target = (base / output).resolve()
+    if len(roots) == 1:
+        return [target]
+    names = [root.name for root in roots]
+    if len(set(names)) != len(names):
+        raise ConfigError(
+            f"output {target}: repositories {', '.join(map(str, roots))} share folder names; "
+            "give each its own output"
+        )
+    return [target / name for name in names]
+
+
+def ensure_example(root: Path, config: dict[str, Any], base: Path) -> None:
+    """Generate the bundled example when it is the configured repository and is missing."""
+    example = config.get("example") or {}
+    path = example.get("path")
+    if path is None or (base / path).resolve() != root or (root / ".aim").exists():
+        return
+    from .example import write_example
+
+    write_example(
+        root,
+        runs=int(example.get("runs", 48)),
+        campaigns=int(example.get("campaigns", 2)),
+        seed=0,
+        unfinished=1,
+        missing_artifact=1,
+        no_campaign=1,
+    )
+
+
+def plan_build(config: dict[str, Any], base: Path | str = ".") -> Build:
+    """Resolve the config against the repositories; raises TcsummaryError with one line."""
+    base = Path(base).resolve()
+    roots = [(base / str(r)).resolve() for r in config["repositories"]]
+    selection = Selection.from_config(config)
+    campaigns = config.get("campaigns", "all")
+    wanted = None if campaigns in (None, "all") else [str(c) for c in campaigns]
+    summaries = output_folders(roots, config.get("output"), base)
+    plans = []
+    for root, summary in zip(roots, summaries, strict=True):
+        ensure_example(root, config, base)
+        plans.append(
+            plan_repository(root, summary, selection, wanted, workers=int(config.get("workers", 2)))
+        )
+    return Build(plans)
+
+
+__all__ = ["Build", "TcsummaryError", "plan_build"]

@@ -1,0 +1,219 @@
+"""Parse-time planning: which campaigns, runs, batches and files a build involves.
+
+Called from ``workflow/rules/common.smk`` when Snakemake builds its DAG (and by
+the CLI). It discovers the runs (see :mod:`snapshot`), groups them by campaign
+and writes one *campaign snapshot* per campaign: the Aim side of its runs as
+JSON, rewritten only when its content changes. The snapshot is an input of the
+campaign's aggregation, so Snakemake's own mtime logic reruns exactly the
+campaigns whose Aim data changed; per-run artifact files are inputs of the
+extraction batches, so an edited CSV reruns its batch and its campaign.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_if_changed
+from .extract import artifact_files
+from .model import FINISHED, NO_CAMPAIGN, RunInfo
+from .settings import CampaignSettings, Selection, check_selection, resolve
+from .snapshot import discover_runs
+
+#: Intermediate files live here, inside the output folder (never in .aim or artifacts).
+WORK_DIR = ".tcsummary"
+#: Runs per extraction job before a campaign is split into batches by hash prefix.
+BATCH_RUNS = 1000
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def safe_name(text: str) -> str:
+    """A file or folder name for any text that can never leave its parent folder.
+
+    Plain names (tcbench's epoch campaign ids) are kept as they are; anything
+    else (slashes, ``..``, spaces, unicode) is reduced to safe characters and
+    made unique with a short hash of the original text.
+    """
+    if _SAFE_NAME.match(text) and ".." not in text:
+        return text
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:60] or "x"
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    return f"{safe}-{digest}"
+
+
+def campaign_folder(label: str) -> str:
+    """The folder of a campaign under the output folder; runs without campaign_id get their own."""
+    return "_no_campaign" if label == NO_CAMPAIGN else safe_name(label)
+
+
+def batch_names(hashes: list[str]) -> dict[str, list[str]]:
+    """Split a campaign's runs into extraction batches by hash prefix (stable as runs arrive)."""
+    digits = 0
+    while len(hashes) > BATCH_RUNS * 16**digits and digits < 3:
+        digits += 1
+    batches: dict[str, list[str]] = {}
+    for run_hash in hashes:
+        batches.setdefault(run_hash[:digits] or "all", []).append(run_hash)
+    return batches
+
+
+def split_key(runs: list[RunInfo]) -> str:
+    """The hparam tcbench splits summaries by: flowpic_dim, or max_n_pkts (xgboost, pktseries)."""
+    if runs and all(r.hparams.get("flow_representation") == "pktseries" for r in runs):
+        return "max_n_pkts"
+    return "flowpic_dim"
+
+
+def split_values(runs: list[RunInfo], key: str) -> list[Any]:
+    values = {r.hparams[key] for r in runs if r.hparams.get(key) is not None}
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+def run_record(run: RunInfo) -> dict[str, Any]:
+    """A run as the campaign snapshot stores it (everything aggregation needs from Aim)."""
+    return {
+        "hash": run.hash,
+        "name": run.name,
+        "description": run.description,
+        "archived": run.archived,
+        "experiment": run.experiment,
+        "tags": list(run.tags),
+        "creation_time": run.creation_time,
+        "end_time": run.end_time,
+        "status": run.status,
+        "hparams": {k: list(v) if isinstance(v, tuple) else v for k, v in run.hparams.items()},
+        "metrics": [[m, c, v.value, v.step] for (m, c), v in sorted(run.metrics.items())],
+        "problems": list(run.problems),
+    }
+
+
+@dataclass
+class CampaignPlan:
+    label: str
+    folder: str
+    runs: list[str]
+    settings: CampaignSettings
+    batches: dict[str, list[str]]
+    split_key: str
+    split_values: list[Any]
+    snapshot: Path
+
+    @property
+    def tcbench_files(self) -> list[str]:
+        names = []
+        for value in self.split_values:
+            names += [f"summary_{self.split_key}_{value}.csv",
+                      f"runsinfo_{self.split_key}_{value}.parquet"]
+        return names
+
+
+@dataclass
+class RepositoryPlan:
+    root: Path
+    summary: Path
+    campaigns: dict[str, CampaignPlan] = field(default_factory=dict)
+
+    @property
+    def work(self) -> Path:
+        return self.summary / WORK_DIR
+
+    def batch_inputs(self, folder: str, batch: str) -> list[Path]:
+        plan = self.campaigns[folder]
+        artifacts = self.root / "artifacts"
+        files: list[Path] = []
+        for run_hash in plan.batches[batch]:
+            files += artifact_files(artifacts / run_hash, plan.settings.contexts)
+        return files
+
+    def extraction(self, folder: str, batch: str) -> Path:
+        return self.work / folder / "extract" / f"{batch}.json"
+
+
+def plan_repository(
+    root: Path | str,
+    summary: Path | str | None,
+    selection: Selection,
+    campaigns: list[str] | None = None,
+    workers: int = 1,
+) -> RepositoryPlan:
+    """Discover, group, resolve and write the campaign snapshots of one repository."""
+    root = Path(root).resolve()
+    summary = Path(summary).resolve() if summary else root / "campaign_summary"
+    plan = RepositoryPlan(root=root, summary=summary)
+    runs = discover_runs(root, cache_path=plan.work / "aim-cache.json", workers=workers)
+    if runs:
+        check_selection(selection, list(runs.values()), where=str(root))
+    by_campaign: dict[str, list[RunInfo]] = {}
+    for run in runs.values():
+        by_campaign.setdefault(run.campaign, []).append(run)
+    if campaigns is not None:
+        unknown = sorted(set(campaigns) - set(by_campaign))
+        if unknown:
+            from .settings import ConfigError
+
+            raise ConfigError(
+                f"{root}: unknown campaign {', '.join(map(repr, unknown))}; the repository "
+                f"has: {', '.join(sorted(by_campaign)) or 'none'}"
+            )
+    for label in sorted(by_campaign):
+        if campaigns is not None and label not in campaigns:
+            continue
+        members = sorted(by_campaign[label], key=lambda r: r.hash)
+        finished = [r for r in members if r.status == FINISHED]
+        settings = resolve(selection, members)
+        folder = campaign_folder(label)
+        key = split_key(finished)
+        campaign = CampaignPlan(
+            label=label,
+            folder=folder,
+            runs=[r.hash for r in members],
+            settings=settings,
+            batches=batch_names([r.hash for r in members]),
+            split_key=key,
+            split_values=split_values(finished, key),
+            snapshot=plan.work / folder / "snapshot.json",
+        )
+        document = {
+            "campaign": label,
+            "settings": {
+                "metrics": list(settings.metrics),
+                "contexts": list(settings.contexts),
+                "groupby": list(settings.groupby),
+            },
+            "runs": [run_record(r) for r in members],
+        }
+        data = json.dumps(document, sort_keys=True, indent=1, default=str).encode()
+        write_if_changed(campaign.snapshot, data)
+        plan.campaigns[folder] = campaign
+    return plan
+
+
+def run_from_record(record: dict[str, Any]) -> RunInfo:
+    """The inverse of :func:`run_record` (for the grid and property tables)."""
+    from .model import MetricValue
+
+    return RunInfo(
+        hash=record["hash"],
+        name=record["name"],
+        experiment=record["experiment"],
+        creation_time=record["creation_time"],
+        end_time=record["end_time"],
+        status=record["status"],
+        description=record["description"],
+        archived=record["archived"],
+        tags=tuple(record["tags"]),
+        hparams={k: tuple(v) if isinstance(v, list) else v for k, v in record["hparams"].items()},
+        metrics={(m, c): MetricValue(v, s) for m, c, v, s in record["metrics"]},
+        problems=list(record["problems"]),
+    )
+
+
+def read_snapshot(path: Path | str) -> dict[str, Any]:
+    return json.loads(Path(path).read_bytes())

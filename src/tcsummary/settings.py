@@ -1,0 +1,116 @@
+"""What a campaign report covers: metrics, contexts and group keys, resolved and checked.
+
+The config may leave contexts and group keys to tcbench's defaults; those are
+resolved per campaign here (tcbench computed them over the whole repository, which
+mixes campaigns). Anything the user names that the repository does not have is a
+one-line error listing what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import TcsummaryError
+from .model import CAMPAIGN_KEYS, FINISHED, RunInfo
+from .tables import is_replicate_key
+
+DEFAULT_METRICS = ("acc", "f1", "precision", "recall")
+
+
+class ConfigError(TcsummaryError):
+    """A config value that names something the repository does not have."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The user's choice, before it is resolved against a campaign (None = default)."""
+
+    metrics: tuple[str, ...] = DEFAULT_METRICS
+    contexts: tuple[str, ...] | None = None
+    groupby: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Selection:
+        def names(key: str) -> tuple[str, ...] | None:
+            value = config.get(key)
+            if value is None:
+                return None
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            return tuple(str(v) for v in value)
+
+        return cls(
+            metrics=names("metrics") or DEFAULT_METRICS,
+            contexts=names("contexts"),
+            groupby=names("groupby"),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "metrics": list(self.metrics),
+            "contexts": None if self.contexts is None else list(self.contexts),
+            "groupby": None if self.groupby is None else list(self.groupby),
+        }
+
+
+def _listing(values: Iterable[str]) -> str:
+    return ", ".join(sorted(values)) or "none"
+
+
+def check_selection(selection: Selection, runs: Sequence[RunInfo], where: str) -> None:
+    """Fail with one line when a named metric, context or group key exists in no run."""
+    metrics = {m for r in runs for m, _ in r.metrics}
+    contexts = {c for r in runs for _, c in r.metrics if c}
+    hparams = {k for r in runs for k in r.hparams}
+    for kind, wanted, known in (
+        ("metric", selection.metrics, metrics),
+        ("context", selection.contexts or (), contexts),
+        ("groupby key", selection.groupby or (), hparams),
+    ):
+        unknown = [name for name in wanted if name not in known]
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown {kind} {', '.join(map(repr, unknown))}; "
+                f"the repository has: {_listing(known)}"
+            )
+
+
+def default_contexts(runs: Sequence[RunInfo]) -> tuple[str, ...]:
+    """tcbench's default: every context whose name starts with ``test``."""
+    return tuple(sorted({c for r in runs for _, c in r.metrics if c.startswith("test")}))
+
+
+def default_groupby(runs: Sequence[RunInfo]) -> tuple[str, ...]:
+    """hparams with more than one value among the runs, except seeds, splits and campaign keys.
+
+    tcbench's rule, computed per campaign and over finished runs; with no such
+    hparam the campaign itself is the one group (tcbench then groups by campaign_id).
+    """
+    names = sorted({k for r in runs for k in r.hparams} - set(CAMPAIGN_KEYS))
+    keys = [
+        name
+        for name in names
+        if not is_replicate_key(name)
+        and len({repr(r.hparams.get(name)) for r in runs}) > 1
+    ]
+    return tuple(keys) if keys else ("campaign_id",)
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    """A selection resolved for one campaign."""
+
+    metrics: tuple[str, ...]
+    contexts: tuple[str, ...]
+    groupby: tuple[str, ...]
+
+
+def resolve(selection: Selection, runs: Sequence[RunInfo]) -> CampaignSettings:
+    finished = [r for r in runs if r.status == FINISHED] or list(runs)
+    return CampaignSettings(
+        metrics=selection.metrics,
+        contexts=selection.contexts or default_contexts(finished),
+        groupby=selection.groupby or default_groupby(finished),
+    )

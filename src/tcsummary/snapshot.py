@@ -1,0 +1,123 @@
+"""Discover a repository's runs cheaply enough to do it every time the workflow starts.
+
+Snakemake needs each campaign's runs when it builds the DAG (a checkpoint would
+never see new runs), so discovery runs at parse time, on every invocation. Opening
+a run's RocksDB costs ~2 ms; a 10,000-run repository would cost 20+ s before any
+work. So each run's Aim record is cached, keyed by a fingerprint of its metadata
+container (names, sizes and mtimes of the files RocksDB wrote), and only runs whose
+fingerprint changed are read again. What is cheap or can change without RocksDB
+changing (SQLite props, whether a writer is still alive) is read fresh each time.
+
+The cache is a memo only: deleting it costs time, never correctness.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .aim_reader import (
+    aim_dir_of,
+    apply_props,
+    list_run_hashes,
+    read_run_props,
+    read_runs,
+    run_status,
+)
+from .atomic import write_bytes
+from .model import MetricValue, RunInfo
+
+CACHE_VERSION = 2
+
+
+def run_fingerprint(aim_dir: Path, run_hash: str) -> str:
+    """Names, sizes and mtimes of the files in the run's metadata container.
+
+    RocksDB never rewrites a table file in place: new data means a new file, a
+    grown write-ahead log or a new MANIFEST, so any change of the run shows here.
+    """
+    folder = aim_dir / "meta" / "chunks" / run_hash
+    try:
+        entries = sorted(
+            f"{e.name}:{e.stat().st_size}:{e.stat().st_mtime_ns}" for e in os.scandir(folder)
+        )
+    except OSError:
+        return ""
+    return "|".join(entries)
+
+
+def run_to_json(run: RunInfo) -> dict[str, Any]:
+    """What of a run the cache keeps: everything RocksDB said (props come from SQLite)."""
+    return {
+        "hash": run.hash,
+        "end_time": run.end_time,
+        "hparams": {k: list(v) if isinstance(v, tuple) else v for k, v in run.hparams.items()},
+        "metrics": [[m, c, v.value, v.step] for (m, c), v in sorted(run.metrics.items())],
+        "problems": run.problems,
+    }
+
+
+def run_from_json(data: dict[str, Any]) -> RunInfo:
+    return RunInfo(
+        hash=data["hash"],
+        end_time=data["end_time"],
+        hparams={k: tuple(v) if isinstance(v, list) else v for k, v in data["hparams"].items()},
+        metrics={(m, c): MetricValue(float(v), int(s)) for m, c, v, s in data["metrics"]},
+        problems=list(data["problems"]),
+    )
+
+
+def _load_cache(path: Path | None) -> dict[str, dict[str, Any]]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+        return {}
+    runs = data.get("runs")
+    return runs if isinstance(runs, dict) else {}
+
+
+def discover_runs(
+    root: Path | str, cache_path: Path | None = None, workers: int = 1
+) -> dict[str, RunInfo]:
+    """Every Aim run of the repository, re-reading only runs that changed since the cache.
+
+    Props come from SQLite each time and the status of every run without an
+    end time is decided again (a writer may have died without changing a file).
+    """
+    root = Path(root)
+    aim_dir = aim_dir_of(root)
+    hashes = list_run_hashes(aim_dir)
+    props = read_run_props(aim_dir)
+    cache = _load_cache(cache_path)
+    fingerprints = {h: run_fingerprint(aim_dir, h) for h in hashes}
+    stale = [h for h in hashes if cache.get(h, {}).get("fingerprint") != fingerprints[h]]
+    fresh = {run.hash: run for run in read_runs(root, stale, workers=workers)} if stale else {}
+
+    runs: dict[str, RunInfo] = {}
+    for run_hash in hashes:
+        if run_hash in fresh:
+            run = fresh[run_hash]
+        else:
+            run = run_from_json(cache[run_hash]["run"])
+            if run_hash in props:
+                apply_props(run, props[run_hash])
+            elif "run is missing from Aim's run_metadata.sqlite" not in run.problems:
+                run.problems.append("run is missing from Aim's run_metadata.sqlite")
+            run.status = run_status(aim_dir, run_hash, run.end_time)
+        runs[run_hash] = run
+
+    if cache_path is not None and (stale or set(cache) != set(hashes)):
+        entries = {
+            h: {"fingerprint": fingerprints[h], "run": run_to_json(runs[h])}
+            for h in hashes
+            if fingerprints[h]
+        }
+        payload = {"version": CACHE_VERSION, "runs": entries}
+        write_bytes(cache_path, json.dumps(payload, separators=(",", ":")).encode())
+    return runs

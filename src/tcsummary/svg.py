@@ -1,0 +1,141 @@
+"""Figures as hand-written SVG: a confusion-matrix heatmap and metric bars with ci95.
+
+A build renders one heatmap per group x context x campaign (hundreds are normal);
+writing SVG text costs well under a millisecond per figure where a plotting
+library costs tens of milliseconds and a second to import. The output is
+deterministic text, so rebuilt reports are byte-identical.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+FONT = "font-family='Helvetica, Arial, sans-serif'"
+
+
+def _blue(value: float) -> str:
+    """White (0) to dark blue (1); grey for a cell with no data."""
+    if math.isnan(value):
+        return "#eeeeee"
+    v = min(1.0, max(0.0, value))
+    r = round(247 - v * (247 - 8))
+    g = round(251 - v * (251 - 48))
+    b = round(255 - v * (255 - 107))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _num(value: float, digits: int = 1) -> str:
+    return "–" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def heatmap(
+    classes: Sequence[str],
+    mean: Sequence[Sequence[float]],
+    std: Sequence[Sequence[float]],
+    title: str,
+) -> str:
+    """Row-normalised confusion matrix: percent of each true class, ±std over runs."""
+    n = len(classes)
+    cell = 64
+    label_w = max(60, 7 * max((len(c) for c in classes), default=4))
+    left, top = label_w + 40, label_w + 36
+    width, height = left + n * cell + 20, top + n * cell + 20
+    out = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' {FONT} font-size='11' role='img'>",
+        f"<title>{escape(title)}</title>",
+        f"<text x='{left}' y='14' font-size='12' font-weight='bold'>{escape(title)}</text>",
+        f"<text x='{left + n * cell / 2}' y='30' text-anchor='middle'>predicted</text>",
+        f"<text transform='translate(14,{top + n * cell / 2}) rotate(-90)' "
+        "text-anchor='middle'>true</text>",
+    ]
+    for j, name in enumerate(classes):
+        x = left + j * cell + cell / 2
+        out.append(
+            f"<text transform='translate({x},{top - 6}) rotate(-45)'>{escape(name)}</text>"
+        )
+    for i, name in enumerate(classes):
+        y = top + i * cell
+        out.append(
+            f"<text x='{left - 6}' y='{y + cell / 2 + 4}' text-anchor='end'>{escape(name)}</text>"
+        )
+        for j in range(n):
+            value = mean[i][j]
+            x = left + j * cell
+            ink = "#ffffff" if not math.isnan(value) and value > 0.55 else "#222222"
+            out.append(
+                f"<rect x='{x}' y='{y}' width='{cell}' height='{cell}' fill='{_blue(value)}' "
+                "stroke='#ffffff'/>"
+            )
+            pct = value * 100 if not math.isnan(value) else math.nan
+            spread = std[i][j] * 100 if not math.isnan(std[i][j]) else math.nan
+            out.append(
+                f"<text x='{x + cell / 2}' y='{y + cell / 2}' text-anchor='middle' "
+                f"fill='{ink}'>{_num(pct)}</text>"
+            )
+            if not math.isnan(spread):
+                out.append(
+                    f"<text x='{x + cell / 2}' y='{y + cell / 2 + 13}' text-anchor='middle' "
+                    f"font-size='9' fill='{ink}'>±{_num(spread)}</text>"
+                )
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def metric_bars(
+    labels: Sequence[str],
+    means: Sequence[float],
+    ci95: Sequence[float],
+    title: str,
+    unit_max: float,
+) -> str:
+    """Horizontal bars (one per group) with ci95 error bars; ``unit_max`` is the axis end."""
+    bar, gap = 18, 8
+    label_w = max(80, 7 * max((len(lbl) for lbl in labels), default=4))
+    plot_w = 360
+    left, top = label_w + 16, 30
+    height = top + len(labels) * (bar + gap) + 30
+    width = left + plot_w + 90
+    scale = plot_w / unit_max if unit_max > 0 else 0
+    out = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' {FONT} font-size='11' role='img'>",
+        f"<title>{escape(title)}</title>",
+        f"<text x='{left}' y='16' font-size='12' font-weight='bold'>{escape(title)}</text>",
+    ]
+    axis_y = top + len(labels) * (bar + gap)
+    for k in range(5):
+        tick = unit_max * k / 4
+        x = left + tick * scale
+        out.append(
+            f"<line x1='{x:.1f}' y1='{top - 4}' x2='{x:.1f}' y2='{axis_y}' stroke='#dddddd'/>"
+        )
+        out.append(f"<text x='{x:.1f}' y='{axis_y + 14}' text-anchor='middle'>{tick:g}</text>")
+    for i, (label, value, half) in enumerate(zip(labels, means, ci95, strict=True)):
+        y = top + i * (bar + gap)
+        out.append(
+            f"<text x='{left - 6}' y='{y + bar / 2 + 4}' text-anchor='end'>{escape(label)}</text>"
+        )
+        if math.isnan(value):
+            continue
+        out.append(
+            f"<rect x='{left}' y='{y}' width='{max(0.0, value * scale):.1f}' height='{bar}' "
+            "fill='#4a78b5'/>"
+        )
+        text_x = left + value * scale + 6
+        if not math.isnan(half):
+            lo, hi = left + (value - half) * scale, left + (value + half) * scale
+            mid = y + bar / 2
+            out.append(
+                f"<path d='M{lo:.1f},{mid} H{hi:.1f} M{lo:.1f},{mid - 5} V{mid + 5} "
+                f"M{hi:.1f},{mid - 5} V{mid + 5}' stroke='#222222' fill='none'/>"
+            )
+            text_x = hi + 6
+        out.append(
+            f"<text x='{text_x:.1f}' y='{y + bar / 2 + 4}'>{_num(value, 2)}"
+            f"{'' if math.isnan(half) else ' ± ' + _num(half, 2)}</text>"
+        )
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

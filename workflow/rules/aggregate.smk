@@ -1,0 +1,75 @@
+# One aggregation job per campaign; its inputs are exactly that campaign's Aim
+# snapshot and extraction batches. Plus tcbench's own files, one job per
+# flowpic_dim (or max_n_pkts) value, which need only the Aim snapshot.
+
+
+rule aggregate:
+    input:
+        snapshot=get_snapshot,
+        extractions=get_extractions,
+    output:
+        runs=report(
+            "{summary}/{campaign}/runs.csv",
+            category="Tables",
+            subcategory="{campaign}",
+            labels={"campaign": "{campaign}", "table": "runs"},
+        ),
+        metrics=report(
+            "{summary}/{campaign}/metrics.csv",
+            category="Tables",
+            subcategory="{campaign}",
+            labels={"campaign": "{campaign}", "table": "metrics"},
+        ),
+        per_class=report(
+            "{summary}/{campaign}/per_class.csv",
+            category="Tables",
+            subcategory="{campaign}",
+            labels={"campaign": "{campaign}", "table": "per class"},
+        ),
+        confusion=report(
+            "{summary}/{campaign}/confusion_matrices.csv",
+            category="Tables",
+            subcategory="{campaign}",
+            labels={"campaign": "{campaign}", "table": "confusion matrices"},
+        ),
+        provenance="{summary}/{campaign}/provenance.json",
+        view="{summary}/.tcsummary/{campaign}/view.json",
+    params:
+        root=get_root,
+        tcbench_files=get_tcbench_files,
+        config=config,
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    run:
+        from tcsummary.pipeline import run_aggregation
+
+        run_aggregation(
+            snapshot_path=input.snapshot,
+            extraction_paths=input.extractions,
+            out_dir=output.runs.rsplit("/", 1)[0],
+            work_file=output.view,
+            root=params.root,
+            config=params.config,
+            tcbench_files=params.tcbench_files,
+        )
+
+
+rule tcbench_files:
+    input:
+        snapshot=get_snapshot,
+    output:
+        summary=report(
+            "{summary}/{campaign}/summary_{key}_{value}.csv",
+            category="tcbench-compatible",
+            subcategory="{campaign}",
+            labels={"campaign": "{campaign}", "file": "summary {key}={value}"},
+        ),
+        runsinfo="{summary}/{campaign}/runsinfo_{key}_{value}.parquet",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    run:
+        from tcsummary.pipeline import run_tcbench_files
+
+        run_tcbench_files(input.snapshot, wildcards.key, wildcards.value, output.summary, output.runsinfo)

@@ -1,0 +1,32 @@
+# Rendering: report.html (self-contained), report.md, LaTeX tables, SVG figures.
+
+
+localrules:
+    all,
+
+
+rule render:
+    input:
+        view="{summary}/.tcsummary/{campaign}/view.json",
+    output:
+        html=report(
+            "{summary}/{campaign}/report.html",
+            category="Reports",
+            labels={"campaign": "{campaign}"},
+        ),
+        md="{summary}/{campaign}/report.md",
+        tables=directory("{summary}/{campaign}/tables"),
+        figures=report(
+            directory("{summary}/{campaign}/figures"),
+            patterns=["{name}.svg"],
+            category="Figures",
+            subcategory="{campaign}",
+            labels={"campaign": "{campaign}", "figure": "{name}"},
+        ),
+    resources:
+        mem_mb=500,
+        runtime=10,
+    run:
+        from tcsummary.pipeline import run_rendering
+
+        run_rendering(input.view, output.html.rsplit("/", 1)[0])
