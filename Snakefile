@@ -1,6 +1,6 @@
 # tcsummary: campaign reports of a tcbench repository.
 #   snakemake --cores 4                      build every campaign of config/config.yaml
-#   snakemake --cores 4 --config repositories='["/path/to/repo"]'
+#   snakemake --cores 4 --config repositories='["other/repo"]'
 from snakemake.utils import min_version
 
 min_version("9.0")

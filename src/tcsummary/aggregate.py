@@ -57,6 +57,7 @@ class RunRow:
     reason: str
     #: context -> why that context's artifacts are left out.
     context_problems: dict[str, str] = field(default_factory=dict)
+    _metrics: dict[tuple[str, str], float] | None = field(default=None, repr=False)
 
     @property
     def hash(self) -> str:
@@ -68,10 +69,9 @@ class RunRow:
         return None if start is None or end is None else end - start
 
     def metric(self, name: str, context: str) -> float | None:
-        for metric, ctx, value, _step in self.record["metrics"]:
-            if metric == name and ctx == context:
-                return float(value)
-        return None
+        if self._metrics is None:
+            self._metrics = {(m, c): float(v) for m, c, v, _step in self.record["metrics"]}
+        return self._metrics.get((name, context))
 
     def hparam(self, name: str, campaign: str) -> Any:
         value = self.record["hparams"].get(name)

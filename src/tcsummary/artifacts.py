@@ -68,13 +68,13 @@ class ConfusionMatrix:
         return tuple(sum(row) for row in self.counts)
 
 
-def _read_text(path: Path) -> str:
-    """A small artifact file as text, turning every low-level failure into one clear error."""
+def read_artifact_bytes(path: Path) -> bytes:
+    """The bytes of a small artifact file; every low-level failure becomes one clear error."""
     try:
         size = path.stat().st_size
         if size > MAX_CSV_BYTES:
             raise ArtifactFormatError(path, f"file is {size} bytes, too large for an artifact")
-        raw = path.read_bytes()
+        return path.read_bytes()
     except PermissionError:
         raise ArtifactFormatError(path, "permission denied") from None
     except IsADirectoryError:
@@ -83,6 +83,11 @@ def _read_text(path: Path) -> str:
         raise ArtifactFormatError(path, "file not found") from None
     except OSError as exc:
         raise ArtifactFormatError(path, f"cannot read ({exc.strerror or exc})") from None
+
+
+def _read_text(path: Path, data: bytes | None = None) -> str:
+    """A small artifact file as text (``data``: its bytes, when the caller already read them)."""
+    raw = read_artifact_bytes(path) if data is None else data
     if not raw.strip():
         raise ArtifactFormatError(path, "empty file")
     if b"\x00" in raw:
@@ -95,9 +100,9 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def _read_rows(path: Path) -> list[list[str]]:
+def _read_rows(path: Path, data: bytes | None = None) -> list[list[str]]:
     """Read a CSV file into rows (trailing blank lines dropped)."""
-    text = _read_text(path)
+    text = _read_text(path, data)
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
@@ -149,10 +154,10 @@ def _check_class_names(path: Path, names: Sequence[str], where: str) -> None:
         seen.add(name)
 
 
-def parse_class_report(path: Path | str) -> ClassReport:
+def parse_class_report(path: Path | str, data: bytes | None = None) -> ClassReport:
     """Parse and check a ``<context>_class_rep.csv`` exactly as tcbench writes it."""
     path = Path(path)
-    rows = _read_rows(path)
+    rows = _read_rows(path, data)
     header = tuple(cell.strip() for cell in rows[0])
     if header != CLASS_REPORT_HEADER:
         raise ArtifactFormatError(
@@ -230,10 +235,10 @@ def parse_class_report(path: Path | str) -> ClassReport:
     )
 
 
-def parse_confusion_matrix(path: Path | str) -> ConfusionMatrix:
+def parse_confusion_matrix(path: Path | str, data: bytes | None = None) -> ConfusionMatrix:
     """Parse and check a ``<context>_conf_mtx.csv``: square, labelled, integer counts."""
     path = Path(path)
-    rows = _read_rows(path)
+    rows = _read_rows(path, data)
     header = rows[0]
     if not header or header[0].strip() != "index":
         raise ArtifactFormatError(
@@ -304,10 +309,10 @@ def check_report_matches_matrix(report: ClassReport, matrix: ConfusionMatrix) ->
             )
 
 
-def read_params(path: Path | str) -> dict[str, Any]:
+def read_params(path: Path | str, data: bytes | None = None) -> dict[str, Any]:
     """Read a run's ``params.yml``: a flat YAML mapping of the run's CLI arguments."""
     path = Path(path)
-    text = _read_text(path)
+    text = _read_text(path, data)
     try:
         data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
@@ -323,10 +328,14 @@ def read_params(path: Path | str) -> dict[str, Any]:
     return {str(key): value for key, value in data.items()}
 
 
-def check_context(folder: Path, context: str) -> tuple[ClassReport, ConfusionMatrix]:
-    """Parse and cross-check the two files of one context of one run."""
-    report = parse_class_report(folder / f"{context}{CLASS_REPORT_SUFFIX}")
-    matrix = parse_confusion_matrix(folder / f"{context}{CONF_MATRIX_SUFFIX}")
+def check_context(
+    folder: Path, context: str, data: dict[str, bytes] | None = None
+) -> tuple[ClassReport, ConfusionMatrix]:
+    """Parse and cross-check the two files of one context of one run (``data``: name -> bytes)."""
+    data = data or {}
+    report_name, matrix_name = f"{context}{CLASS_REPORT_SUFFIX}", f"{context}{CONF_MATRIX_SUFFIX}"
+    report = parse_class_report(folder / report_name, data.get(report_name))
+    matrix = parse_confusion_matrix(folder / matrix_name, data.get(matrix_name))
     check_report_matches_matrix(report, matrix)
     return report, matrix
 

@@ -5,11 +5,16 @@ batch of runs) is what aggregation reads, so an edited CSV re-runs the
 extraction of its batch and the aggregation of its campaign, nothing else.
 Problems are recorded per (run, context), never raised: one broken file excludes
 that context of that run, not the build.
+
+A batch keeps a memo of its runs keyed by the SHA-256 of their input bytes, so
+re-extracting a batch after one run changed parses only that run. The memo is
+content-addressed: it can be stale only if a file changed without its bytes
+changing, which is no change at all.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -20,10 +25,22 @@ from .artifacts import (
     CLASS_REPORT_SUFFIX,
     CONF_MATRIX_SUFFIX,
     check_context,
+    read_artifact_bytes,
     read_params,
 )
 from .atomic import write_bytes
 from .errors import ArtifactFormatError
+from .parallel import map_chunks
+
+#: Bump when what a record holds changes, so old memos are not reused.
+RECORD_VERSION = 1
+
+
+def wanted_files(contexts: Iterable[str]) -> list[str]:
+    names = ["params.yml"]
+    for context in contexts:
+        names += [f"{context}{CLASS_REPORT_SUFFIX}", f"{context}{CONF_MATRIX_SUFFIX}"]
+    return names
 
 
 def artifact_files(folder: Path, contexts: Iterable[str]) -> list[Path]:
@@ -32,24 +49,24 @@ def artifact_files(folder: Path, contexts: Iterable[str]) -> list[Path]:
         names = {entry.name for entry in folder.iterdir()}
     except OSError:
         return []
-    wanted = ["params.yml"]
-    for context in contexts:
-        wanted += [f"{context}{CLASS_REPORT_SUFFIX}", f"{context}{CONF_MATRIX_SUFFIX}"]
-    return [folder / name for name in wanted if name in names]
+    return [folder / name for name in wanted_files(contexts) if name in names]
 
 
-def extract_context(folder: Path, context: str) -> dict[str, Any]:
+def _problem(exc: ArtifactFormatError) -> str:
+    return f"{exc.path.name}: {exc.problem}"
+
+
+def extract_context(folder: Path, context: str, data: dict[str, bytes]) -> dict[str, Any]:
     """One context of one run: per-class scores, support and matrix, or the problem."""
-    report_name = f"{context}{CLASS_REPORT_SUFFIX}"
-    matrix_name = f"{context}{CONF_MATRIX_SUFFIX}"
-    missing = [n for n in (report_name, matrix_name) if not (folder / n).is_file()]
+    names = (f"{context}{CLASS_REPORT_SUFFIX}", f"{context}{CONF_MATRIX_SUFFIX}")
+    missing = [n for n in names if n not in data and not (folder / n).exists()]
     if missing:
         verb = "are" if len(missing) > 1 else "is"
         return {"problem": f"{' and '.join(missing)} {verb} missing"}
     try:
-        report, matrix = check_context(folder, context)
+        report, matrix = check_context(folder, context, data)
     except ArtifactFormatError as exc:
-        return {"problem": f"{exc.path.name}: {exc.problem}"}
+        return {"problem": _problem(exc)}
     return {
         "classes": list(report.classes),
         "precision": list(report.precision),
@@ -61,36 +78,103 @@ def extract_context(folder: Path, context: str) -> dict[str, Any]:
     }
 
 
-def extract_run(folder: Path, run_hash: str, contexts: Sequence[str]) -> dict[str, Any]:
-    """Everything aggregation needs from one artifact folder."""
-    record: dict[str, Any] = {"hash": run_hash, "warnings": [], "contexts": {}, "sha256": {}}
-    if not folder.is_dir():
-        record["folder_problem"] = "no artifact folder"
-        return record
+def read_inputs(folder: Path, contexts: Sequence[str]) -> tuple[dict[str, bytes], str]:
+    """The run's input files as bytes (unreadable ones left for the parsers) and their digest."""
+    data: dict[str, bytes] = {}
+    digest = hashlib.sha256(f"v{RECORD_VERSION}|{','.join(contexts)}".encode())
     for path in artifact_files(folder, contexts):
-        with contextlib.suppress(OSError):  # the parsers below say what is wrong with it
-            record["sha256"][path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    params = folder / "params.yml"
-    if not params.exists():
-        record["warnings"].append("params.yml is missing")
-    else:
         try:
-            read_params(params)
+            data[path.name] = read_artifact_bytes(path)
+        except ArtifactFormatError:
+            digest.update(f"|{path.name}:unreadable".encode())
+            continue
+        digest.update(f"|{path.name}:{len(data[path.name])}:".encode())
+        digest.update(data[path.name])
+    return data, digest.hexdigest()
+
+
+def parse_run(
+    folder: Path, run_hash: str, contexts: Sequence[str], data: dict[str, bytes]
+) -> dict[str, Any]:
+    """Everything aggregation needs from one artifact folder, from its files' bytes."""
+    record: dict[str, Any] = {
+        "hash": run_hash,
+        "warnings": [],
+        "contexts": {},
+        "sha256": {name: hashlib.sha256(raw).hexdigest() for name, raw in sorted(data.items())},
+    }
+    if "params.yml" in data:
+        try:
+            read_params(folder / "params.yml", data["params.yml"])
         except ArtifactFormatError as exc:
-            record["warnings"].append(f"params.yml: {exc.problem}")
+            record["warnings"].append(_problem(exc))
+    elif (folder / "params.yml").exists():
+        try:
+            read_params(folder / "params.yml")
+        except ArtifactFormatError as exc:
+            record["warnings"].append(_problem(exc))
+    else:
+        record["warnings"].append("params.yml is missing")
     for context in contexts:
-        record["contexts"][context] = extract_context(folder, context)
+        record["contexts"][context] = extract_context(folder, context, data)
     return record
 
 
-def extract_batch(
-    artifacts_dir: Path, hashes: Sequence[str], contexts: Sequence[str]
+def extract_run(
+    folder: Path,
+    run_hash: str,
+    contexts: Sequence[str],
+    memo: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One run's record, reused from ``memo`` when its input bytes are unchanged."""
+    if not folder.is_dir():
+        return {"hash": run_hash, "warnings": [], "contexts": {}, "sha256": {},
+                "folder_problem": "no artifact folder", "digest": ""}
+    data, digest = read_inputs(folder, contexts)
+    cached = (memo or {}).get(run_hash)
+    if cached is not None and cached.get("digest") == digest:
+        return cached
+    record = parse_run(folder, run_hash, contexts, data)
+    record["digest"] = digest
+    return record
+
+
+def _extract_chunk(
+    artifacts_dir: Path,
+    contexts: tuple[str, ...],
+    memo: dict[str, dict[str, Any]],
+    hashes: list[str],
 ) -> list[dict[str, Any]]:
-    return [extract_run(artifacts_dir / h, h, contexts) for h in sorted(hashes)]
+    return [extract_run(artifacts_dir / h, h, contexts, memo) for h in hashes]
+
+
+def extract_batch(
+    artifacts_dir: Path,
+    hashes: Sequence[str],
+    contexts: Sequence[str],
+    memo: dict[str, dict[str, Any]] | None = None,
+    workers: int = 1,
+) -> list[dict[str, Any]]:
+    """Records of a batch of runs, in hash order; parsing is spread over ``workers`` processes."""
+    work = functools.partial(_extract_chunk, artifacts_dir, tuple(contexts), memo or {})
+    return map_chunks(work, sorted(hashes), workers)
+
+
+def encode(records: list[dict[str, Any]]) -> bytes:
+    return json.dumps(records, sort_keys=True, separators=(",", ":")).encode()
 
 
 def write_extraction(path: Path, records: list[dict[str, Any]]) -> None:
-    write_bytes(path, json.dumps(records, sort_keys=True, separators=(",", ":")).encode())
+    write_bytes(path, encode(records))
+
+
+def read_memo(path: Path) -> dict[str, dict[str, Any]]:
+    """A previous batch's records by run hash; an unreadable memo is an empty one."""
+    try:
+        records = json.loads(path.read_bytes())
+        return {r["hash"]: r for r in records if isinstance(r, dict) and "hash" in r}
+    except (OSError, ValueError, TypeError):
+        return {}
 
 
 def read_extractions(paths: Iterable[Path]) -> dict[str, dict[str, Any]]:

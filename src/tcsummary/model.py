@@ -23,6 +23,11 @@ NO_CAMPAIGN = "(no campaign)"
 CAMPAIGN_KEYS = ("campaign_id", "campaign_exp_idx")
 
 
+def is_replicate_key(name: str) -> bool:
+    """hparams that replicate a configuration rather than define it (seeds and splits)."""
+    return name == "split_index" or name.endswith("seed")
+
+
 @dataclass(frozen=True)
 class MetricValue:
     """The last value of one tracked (metric, context) series and its step."""

@@ -19,18 +19,40 @@ from typing import Any
 
 from . import aggregate as agg
 from .atomic import write_bytes, write_text
-from .extract import extract_batch, read_extractions, write_extraction
+from .extract import encode, extract_batch, read_extractions, read_memo
 from .plan import read_snapshot, run_from_record, safe_name
 from .tables import campaign_grid
 
 PACKAGES = ("tcsummary", "pandas", "numpy", "pyarrow", "scipy", "jinja2", "pyyaml", "aimrocks")
 
 
+def memo_path(output: Path) -> Path:
+    """Where a batch keeps its previous records (Snakemake deletes outputs before a job)."""
+    return output.parent.parent / "extract-memo" / output.name
+
+
 def run_extraction(
-    artifacts_dir: Path | str, hashes: Sequence[str], contexts: Sequence[str], output: Path | str
-) -> None:
-    """Rule ``extract``: parse the artifact CSVs of a batch of runs into one JSON file."""
-    write_extraction(Path(output), extract_batch(Path(artifacts_dir), hashes, contexts))
+    artifacts_dir: Path | str,
+    hashes: Sequence[str],
+    contexts: Sequence[str],
+    output: Path | str,
+    workers: int = 1,
+) -> str:
+    """Rule ``extract``: parse the artifact CSVs of a batch of runs into one JSON file.
+
+    Runs whose input bytes are unchanged since the last extraction of the batch
+    are taken from its memo, so one new or edited run costs one run's parsing.
+    """
+    output = Path(output)
+    memo = read_memo(memo_path(output))
+    records = extract_batch(Path(artifacts_dir), hashes, contexts, memo, workers)
+    data = encode(records)
+    write_bytes(output, data)
+    write_bytes(memo_path(output), data)
+    problems = sum(
+        1 for r in records for c in r["contexts"].values() if "problem" in c
+    ) + sum(1 for r in records if "folder_problem" in r)
+    return f"extracted {len(records)} runs x {len(contexts)} contexts; {problems} problems"
 
 
 def _csv(frame: Any) -> str:
@@ -102,7 +124,7 @@ def run_tcbench_files(
     value: str,
     summary_path: Path | str,
     runsinfo_path: Path | str,
-) -> None:
+) -> str:
     """Rule ``tcbench_files``: tcbench's summary CSV and runsinfo parquet of one split value.
 
     Same names, columns, order and statistics as ``tcbench aimrepo report``, over
@@ -117,6 +139,7 @@ def run_tcbench_files(
     buffer = io.BytesIO()
     subset.to_parquet(buffer)
     write_bytes(runsinfo_path, buffer.getvalue())
+    return f"{key}={value}: {len(subset)} rows (run x context)"
 
 
 def run_aggregation(
@@ -127,7 +150,7 @@ def run_aggregation(
     root: Path | str,
     config: dict[str, Any],
     tcbench_files: Sequence[str] = (),
-) -> None:
+) -> str:
     """Rule ``aggregate``: the tables of one campaign, its provenance, and what the report shows."""
     out_dir, root = Path(out_dir), Path(root)
     snapshot = read_snapshot(snapshot_path)
@@ -176,18 +199,21 @@ def run_aggregation(
         ],
         "tcbench_files": list(tcbench_files),
     }
-    write_text(work_file, json.dumps(_clean(view), sort_keys=True, indent=1, default=str))
+    write_text(work_file, json.dumps(_clean(view), sort_keys=True, default=str))
     record = provenance(snapshot, rows, config, root, Path(snapshot_path))
     write_text(out_dir / "provenance.json", json.dumps(_clean(record), indent=1, sort_keys=True))
+    used = sum(1 for r in rows if r.included)
+    return f"{snapshot['campaign']}: {used} runs used, {len(rows) - used} excluded"
 
 
 def figure_name(kind: str, *parts: str) -> str:
     return safe_name("_".join([kind, *parts])) + ".svg"
 
 
-def run_rendering(work_file: Path | str, out_dir: Path | str) -> None:
+def run_rendering(work_file: Path | str, out_dir: Path | str) -> str:
     """Rule ``render``: report.html, report.md, LaTeX tables and SVG figures."""
     from .render import render_campaign
 
     view = json.loads(Path(work_file).read_bytes())
-    render_campaign(view, Path(out_dir))
+    figures = render_campaign(view, Path(out_dir))
+    return f"rendered {Path(out_dir) / 'report.html'} with {figures} figures"

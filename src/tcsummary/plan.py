@@ -189,7 +189,7 @@ def plan_repository(
             },
             "runs": [run_record(r) for r in members],
         }
-        data = json.dumps(document, sort_keys=True, indent=1, default=str).encode()
+        data = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str).encode()
         write_if_changed(campaign.snapshot, data)
         plan.campaigns[folder] = campaign
     return plan

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import TcsummaryError
-from .model import CAMPAIGN_KEYS, FINISHED, RunInfo
-from .tables import is_replicate_key
+from .model import CAMPAIGN_KEYS, FINISHED, RunInfo, is_replicate_key
 
 DEFAULT_METRICS = ("acc", "f1", "precision", "recall")
 

@@ -32,11 +32,6 @@ RUN_COLUMNS = (
 )
 
 
-def is_replicate_key(name: str) -> bool:
-    """hparams that replicate a configuration rather than define it (seeds and splits)."""
-    return name == "split_index" or name.endswith("seed")
-
-
 def iso_utc(timestamp: float | None) -> str:
     if timestamp is None:
         return ""

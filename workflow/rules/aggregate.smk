@@ -34,6 +34,8 @@ rule aggregate:
         ),
         provenance="{summary}/{campaign}/provenance.json",
         view="{summary}/.tcsummary/{campaign}/view.json",
+    log:
+        "{summary}/.tcsummary/{campaign}/logs/aggregate.log",
     params:
         root=get_root,
         tcbench_files=get_tcbench_files,
@@ -44,15 +46,9 @@ rule aggregate:
     run:
         from tcsummary.pipeline import run_aggregation
 
-        run_aggregation(
-            snapshot_path=input.snapshot,
-            extraction_paths=input.extractions,
-            out_dir=output.runs.rsplit("/", 1)[0],
-            work_file=output.view,
-            root=params.root,
-            config=params.config,
-            tcbench_files=params.tcbench_files,
-        )
+        out = (output.runs.rsplit("/", 1)[0], output.view)
+        note = run_aggregation(input.snapshot, input.extractions, *out, **params)
+        write_log(log[0], note)
 
 
 rule tcbench_files:
@@ -66,10 +62,15 @@ rule tcbench_files:
             labels={"campaign": "{campaign}", "file": "summary {key}={value}"},
         ),
         runsinfo="{summary}/{campaign}/runsinfo_{key}_{value}.parquet",
+    log:
+        "{summary}/.tcsummary/{campaign}/logs/tcbench_{key}_{value}.log",
     resources:
         mem_mb=1000,
         runtime=10,
     run:
         from tcsummary.pipeline import run_tcbench_files
 
-        run_tcbench_files(input.snapshot, wildcards.key, wildcards.value, output.summary, output.runsinfo)
+        note = run_tcbench_files(
+            input.snapshot, wildcards.key, wildcards.value, output.summary, output.runsinfo
+        )
+        write_log(log[0], note)

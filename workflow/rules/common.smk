@@ -28,6 +28,13 @@ wildcard_constraints:
     value=r"[^/]+",
 
 
+def write_log(path, note):
+    """What a job did, in one line (the package functions return it)."""
+    from tcsummary.atomic import write_text
+
+    write_text(path, f"{note}\n")
+
+
 def repository(wildcards):
     return BUILD.by_summary(wildcards.summary)
 

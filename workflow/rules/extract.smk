@@ -12,10 +12,14 @@ rule extract:
         artifacts=get_artifacts_dir,
         runs=get_batch_runs,
         contexts=get_contexts,
+    log:
+        "{summary}/.tcsummary/{campaign}/logs/extract-{batch}.log",
+    threads: 2
     resources:
         mem_mb=500,
         runtime=10,
     run:
         from tcsummary.pipeline import run_extraction
 
-        run_extraction(params.artifacts, params.runs, params.contexts, output[0])
+        note = run_extraction(params.artifacts, params.runs, params.contexts, output[0], threads)
+        write_log(log[0], note)

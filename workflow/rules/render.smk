@@ -23,10 +23,13 @@ rule render:
             subcategory="{campaign}",
             labels={"campaign": "{campaign}", "figure": "{name}"},
         ),
+    log:
+        "{summary}/.tcsummary/{campaign}/logs/render.log",
     resources:
         mem_mb=500,
         runtime=10,
     run:
         from tcsummary.pipeline import run_rendering
 
-        run_rendering(input.view, output.html.rsplit("/", 1)[0])
+        note = run_rendering(input.view, output.html.rsplit("/", 1)[0])
+        write_log(log[0], note)

@@ -1,0 +1,51 @@
+"""Statistics against an independent recomputation with numpy/scipy/pandas."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as scipy_stats
+
+from tcsummary import stats
+
+
+def reference_ci95(values):
+    a = np.asarray(values, dtype=float)
+    return scipy_stats.t.ppf(0.975, len(a) - 1) * a.std(ddof=1) / math.sqrt(len(a))
+
+
+def test_documented_example():
+    # tcbench-repository.md: s=3.6, n=15 gives 1.9936
+    assert stats.t_quantile(0.975, 14) * 3.6 / math.sqrt(15) == pytest.approx(1.9936, abs=1e-4)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 15, 30, 200])
+def test_ci95_matches_scipy(n):
+    rng = random.Random(n)
+    values = [rng.gauss(90, 4) for _ in range(n)]
+    assert stats.ci95(values) == pytest.approx(reference_ci95(values), rel=1e-12)
+
+
+def test_describe_matches_pandas():
+    rng = random.Random(7)
+    values = [rng.uniform(0, 1) for _ in range(23)]
+    summary = stats.describe(values + [None, float("nan")])
+    series = pd.Series(values)
+    assert summary.n == 23
+    assert summary.mean == pytest.approx(series.mean(), rel=1e-12)
+    assert summary.std == pytest.approx(series.std(), rel=1e-12)
+    assert summary.median == pytest.approx(series.median(), rel=1e-12)
+    assert (summary.min, summary.max) == (series.min(), series.max())
+    assert summary.ci95 == pytest.approx(reference_ci95(values), rel=1e-12)
+
+
+def test_undefined_spread_is_nan_not_an_error():
+    one = stats.describe([0.5])
+    assert one.n == 1 and one.mean == 0.5
+    assert math.isnan(one.std) and math.isnan(one.ci95)
+    empty = stats.describe([])
+    assert empty.n == 0 and math.isnan(empty.mean)

@@ -1,0 +1,317 @@
+"""End-to-end: the Snakemake workflow on real repositories, in a subprocess.
+
+Each test builds a small generated repository (2 campaigns, an unfinished run,
+a run missing one CSV, a run without campaign_id) and checks what users rely
+on: the files, their numbers against an independent pandas/scipy
+recomputation from the artifacts, incremental rebuilds and byte-identical
+forced rebuilds. Slow (each snakemake start costs ~2 s here): marked ``slow``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tree_state
+from scipy import stats as scipy_stats
+
+from tcsummary.example import CRASHED, FINISHED, RunSpec, write_example
+
+PROJECT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def snakemake(
+    root: Path, workdir: Path, *args: str, config: str = ""
+) -> subprocess.CompletedProcess:
+    """Run the project's Snakefile on one repository, from its own working directory."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-m", "snakemake", "-s", str(PROJECT / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(PROJECT / "config" / "config.yaml"),
+        "--cores", "2", "--config", f'repositories=["{root}"]', *config.split(), *args,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def build(root: Path, workdir: Path, *args: str, config: str = "") -> str:
+    result = snakemake(root, workdir, *args, config=config)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def outputs(summary: Path) -> dict[str, tuple[int, str]]:
+    """mtime and checksum of every summary file (intermediates under .tcsummary included)."""
+    state = {}
+    for path in sorted(summary.rglob("*")):
+        if path.is_file():
+            state[str(path.relative_to(summary))] = (
+                path.stat().st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()
+            )
+    return state
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A repository and a first, cold build of it (shared by the read-only checks)."""
+    base = tmp_path_factory.mktemp("wf")
+    root = base / "repo"
+    specs = write_example(
+        root, runs=36, campaigns=2, seed=5, unfinished=1, missing_artifact=1, no_campaign=1,
+        system_params=False,
+    )
+    before = tree_state(root)
+    log = build(root, base / "work")
+    return root, specs, before, log
+
+
+# --- independent recomputation -------------------------------------------------------
+
+def expected_metrics(root: Path, specs: dict[str, RunSpec], campaign: str) -> pd.DataFrame:
+    """Final test metrics of finished runs recomputed from the class-report CSVs with pandas.
+
+    tcbench tracks acc = 100 x accuracy and precision/recall/f1 = the weighted
+    averages of the same report, so the CSVs are an independent source.
+    """
+    rows = []
+    for run_hash, spec in specs.items():
+        if spec.campaign_id != campaign or spec.fate == CRASHED:
+            continue
+        for path in sorted((root / "artifacts" / run_hash).glob("test*_class_rep.csv")):
+            report = pd.read_csv(path, index_col=0)
+            rows.append({
+                "test_split_name": path.name[: -len("_class_rep.csv")],
+                "aug_name": spec.aug_name, "flowpic_dim": spec.flowpic_dim,
+                "acc": report.loc["accuracy", "precision"] * 100,
+                "f1": report.loc["weighted avg", "f1-score"],
+                "precision": report.loc["weighted avg", "precision"],
+                "recall": report.loc["weighted avg", "recall"],
+            })
+    return pd.DataFrame(rows)
+
+
+def ci95(values) -> float:
+    a = np.asarray(values, dtype=float)
+    return scipy_stats.t.ppf(0.975, len(a) - 1) * a.std(ddof=1) / math.sqrt(len(a))
+
+
+def test_tcbench_summary_files_match_an_independent_recomputation(built):
+    root, specs, _, _ = built
+    for campaign in {s.campaign_id for s in specs.values() if s.campaign_id}:
+        frame = expected_metrics(root, specs, campaign)
+        for dim, part in frame.groupby("flowpic_dim"):
+            path = root / "campaign_summary" / campaign / f"summary_flowpic_dim_{dim}.csv"
+            header = path.read_text().splitlines()[0].split(",")
+            keys = header[: header.index("acc")]
+            # tcbench's keys: the split, then hparams that vary (flowpic_dim filtered and dropped)
+            assert keys == ["test_split_name", "aug_name"]
+            # exactly how the paper notebooks read tcbench's file
+            got = pd.read_csv(path, header=[0, 1], index_col=list(range(len(keys))))
+            assert list(got.columns.get_level_values(0).unique()) == [
+                "acc", "f1", "precision", "recall", "run_duration"
+            ]
+            assert list(got.columns[:4].get_level_values(1)) == ["count", "mean", "std", "ci95"]
+            assert list(got.columns[-3:].get_level_values(1)) == ["mean", "std", "ci95"]
+            groups = part.groupby(keys)
+            assert len(got) == groups.ngroups
+            for key, values in groups:
+                for metric in ("acc", "f1", "precision", "recall"):
+                    row = got.loc[key, metric]
+                    assert row["count"] == len(values)
+                    assert row["mean"] == pytest.approx(values[metric].mean(), rel=1e-9)
+                    assert row["std"] == pytest.approx(values[metric].std(), rel=1e-9)
+                    assert row["ci95"] == pytest.approx(ci95(values[metric]), rel=1e-9)
+            runsinfo = pd.read_parquet(path.with_name(f"runsinfo_flowpic_dim_{dim}.parquet"))
+            assert list(runsinfo.columns[:9]) == [
+                "hash", "name", "description", "archived", "creation_time", "end_time",
+                "active", "experiment", "tags",
+            ]
+            assert list(runsinfo.columns[-2:]) == ["test_split_name", "run_duration"]
+            assert len(runsinfo) == len(part)
+            assert set(runsinfo["flowpic_dim"]) == {dim}
+
+
+def test_per_class_and_confusion_match_the_csvs(built):
+    root, specs, _, _ = built
+    campaign = sorted({s.campaign_id for s in specs.values() if s.campaign_id})[0]
+    per_class = pd.read_csv(root / "campaign_summary" / campaign / "per_class.csv")
+    confusion = pd.read_csv(root / "campaign_summary" / campaign / "confusion_matrices.csv")
+    reports, matrices = [], []
+    for run_hash, spec in specs.items():
+        folder = root / "artifacts" / run_hash
+        if spec.campaign_id != campaign or spec.fate == CRASHED:
+            continue
+        for rep in folder.glob("test*_class_rep.csv"):
+            context = rep.name[: -len("_class_rep.csv")]
+            mtx = folder / f"{context}_conf_mtx.csv"
+            if not mtx.exists():
+                continue  # the run missing a matrix is left out of this context
+            keys = {"aug_name": spec.aug_name, "flowpic_dim": spec.flowpic_dim, "context": context}
+            table = pd.read_csv(rep, index_col=0).drop(["accuracy", "macro avg", "weighted avg"])
+            for name, row in table.iterrows():
+                reports.append({**keys, "class": name, **row.to_dict()})
+            counts = pd.read_csv(mtx, index_col=0)
+            normalised = counts.div(counts.sum(axis=1), axis=0)
+            for true in counts.index:
+                for predicted in counts.columns:
+                    matrices.append({**keys, "true": true, "predicted": predicted,
+                                     "count": counts.loc[true, predicted],
+                                     "share": normalised.loc[true, predicted]})
+    keys = ["aug_name", "flowpic_dim", "context", "class"]
+    expected = pd.DataFrame(reports).groupby(keys)
+    got = per_class.set_index(keys)
+    assert len(got) == expected.ngroups
+    for key, values in expected:
+        row = got.loc[key]
+        assert row["runs"] == len(values)
+        assert row["recall_mean"] == pytest.approx(values["recall"].mean(), rel=1e-9)
+        assert row["f1_ci95"] == pytest.approx(ci95(values["f1-score"]), rel=1e-9, nan_ok=True)
+        assert row["support"] == pytest.approx(values["support"].mean())
+    cells = pd.DataFrame(matrices).groupby(["aug_name", "flowpic_dim", "context", "true",
+                                            "predicted"])
+    got = confusion.set_index(["aug_name", "flowpic_dim", "context", "true", "predicted"])
+    assert len(got) == cells.ngroups
+    for key, values in cells:
+        assert got.loc[key, "count_sum"] == values["count"].sum()
+        assert got.loc[key, "normalised_mean"] == pytest.approx(values["share"].mean(), rel=1e-9)
+        assert got.loc[key, "normalised_std"] == pytest.approx(
+            values["share"].std(), rel=1e-9, nan_ok=True
+        )
+
+
+def test_reports_runs_and_exclusions(built):
+    root, specs, before, log = built
+    summary = root / "campaign_summary"
+    for folder in [*{s.campaign_id for s in specs.values() if s.campaign_id}, "_no_campaign"]:
+        out = summary / folder
+        for name in ("report.html", "report.md", "runs.csv", "metrics.csv", "per_class.csv",
+                     "confusion_matrices.csv", "provenance.json"):
+            assert (out / name).stat().st_size > 0, out / name
+        assert list((out / "figures").glob("confusion_*.svg"))
+        assert list((out / "tables").glob("acc_test-*.tex"))
+        html = (out / "report.html").read_text()
+        assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+        assert "https://" not in html and "<script" not in html and "<svg" in html
+    unfinished = [h for h, s in specs.items() if s.fate == CRASHED]
+    campaign = specs[unfinished[0]].campaign_id
+    runs = pd.read_csv(summary / campaign / "runs.csv")
+    row = runs.set_index("hash").loc[unfinished[0]]
+    assert not row["included"] and "did not finish" in row["excluded_because"]
+    assert unfinished[0] in (summary / campaign / "report.html").read_text()
+    assert tree_state(root) == before  # nothing written into .aim/ or artifacts/
+
+
+def test_second_run_has_nothing_to_do(built, tmp_path):
+    root, *_ = built
+    assert "Nothing to be done" in build(root, tmp_path / "w")
+
+
+def test_unknown_metric_is_a_one_line_error(built, tmp_path):
+    root, *_ = built
+    result = snakemake(root, tmp_path / "w", config="metrics=[acc,bogus]")
+    assert result.returncode != 0
+    message = [line for line in result.stderr.splitlines() if "bogus" in line]
+    assert message and "the repository has: acc" in message[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- incremental behaviour ------------------------------------------------------------
+
+@pytest.fixture
+def fresh(built, tmp_path):
+    """A private copy of the built repository (outputs included) for tests that change it."""
+    root, specs, _, _ = built
+    copy = tmp_path / "repo"
+    shutil.copytree(root, copy, symlinks=True)
+    # the copy's outputs must look as built: rebuild the copy's snakemake metadata
+    build(copy, tmp_path / "w")
+    return copy, dict(specs)
+
+
+def campaigns_of(specs):
+    return sorted({s.campaign_id for s in specs.values() if s.campaign_id})
+
+
+def test_new_run_rebuilds_only_its_campaign(fresh, tmp_path):
+    root, specs = fresh
+    a, b = campaigns_of(specs)
+    before = outputs(root / "campaign_summary")
+    time.sleep(0.01)
+    new = [RunSpec("noaug", 32, 777, 0, a, 900)]
+    write_example(root, specs=new, seed=77, system_params=False)
+    log = build(root, tmp_path / "w")
+    after = outputs(root / "campaign_summary")
+    changed = {k for k in after if before.get(k) != after[k]}
+    assert any(k.startswith(f"{a}/") for k in changed)
+    assert not any(k.startswith(f"{b}/") or k.startswith("_no_campaign/") for k in changed), changed
+    assert "Nothing to be done" in build(root, tmp_path / "w")
+    assert "rule aggregate" in log
+
+
+def test_edited_csv_reruns_its_extraction_and_campaign_only(fresh, tmp_path):
+    root, specs = fresh
+    a, b = campaigns_of(specs)
+    victim = next(h for h, s in specs.items() if s.campaign_id == a and s.fate == FINISHED
+                  and (root / "artifacts" / h / "test-script_class_rep.csv").exists())
+    path = root / "artifacts" / victim / "test-script_class_rep.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:3]))  # a real edit: truncated after 2 of 8 rows
+    before = outputs(root / "campaign_summary")
+    build(root, tmp_path / "w")
+    after = outputs(root / "campaign_summary")
+    changed = {k for k in after if before.get(k) != after[k]}
+    assert f".tcsummary/{a}/extract/all.json" in changed
+    assert not any(k.startswith(f"{b}/") or f"/{b}/" in k for k in changed), changed
+    runs = pd.read_csv(root / "campaign_summary" / a / "runs.csv").set_index("hash")
+    assert "test-script_class_rep.csv: truncated" in runs.loc[victim, "artifact_problems"]
+    assert bool(runs.loc[victim, "included"])  # Aim metrics still count
+
+
+def test_removed_run_rebuilds_its_campaign_without_it(fresh, tmp_path):
+    root, specs = fresh
+    a, b = campaigns_of(specs)
+    victim = next(h for h, s in specs.items() if s.campaign_id == b and s.fate == FINISHED)
+    for part in (".aim/meta/chunks", ".aim/seqs/chunks", "artifacts"):
+        shutil.rmtree(root / part / victim)
+    before = outputs(root / "campaign_summary")
+    build(root, tmp_path / "w")
+    after = outputs(root / "campaign_summary")
+    changed = {k for k in after if before.get(k) != after[k]}
+    assert any(k.startswith(f"{b}/") for k in changed)
+    assert not any(k.startswith(f"{a}/") for k in changed), changed
+    runs = pd.read_csv(root / "campaign_summary" / b / "runs.csv")
+    assert victim not in set(runs["hash"])
+
+
+def test_forceall_rebuild_is_byte_identical(fresh, tmp_path):
+    root, _ = fresh
+    build(root, tmp_path / "w", "--forceall")  # provenance of the copy names the copy's path
+    before = {k: v[1] for k, v in outputs(root / "campaign_summary").items()}
+    build(root, tmp_path / "w", "--forceall")
+    after = {k: v[1] for k, v in outputs(root / "campaign_summary").items()}
+    assert after == before
+
+
+def test_lint_is_clean(built, tmp_path):
+    root, *_ = built
+    result = snakemake(root, tmp_path / "w", "--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for" not in result.stdout + result.stderr
+
+
+def test_report_command_builds_the_snakemake_report(built, tmp_path):
+    root, *_ = built
+    target = tmp_path / "report.zip"
+    result = snakemake(root, tmp_path / "w", "--report", str(target))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert target.stat().st_size > 0
+    assert os.path.getsize(target) > 1000
