@@ -5,6 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXAMPLE ?= example
 PYTEST_ARGS ?=
+CORES ?= 2
 
 .PHONY: report test test-fast lint venv clean legacy-fixture
 
@@ -22,10 +23,13 @@ venv: $(VENV)/.installed
 $(EXAMPLE)/.aim: | $(VENV)/.installed
 	$(BIN)/tcsummary example $(EXAMPLE) --runs 48 --campaigns 2 --imperfections
 
-## Build the bundled example repository (if missing) and print its runs.
+## Build the bundled example repository (if missing) and its campaign reports.
 report: $(VENV)/.installed $(EXAMPLE)/.aim
 	$(BIN)/tcsummary campaigns $(EXAMPLE)
-	$(BIN)/tcsummary ls $(EXAMPLE)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --quiet rules \
+		--config repositories='["$(EXAMPLE)"]'
+	@echo "reports (open in a browser; tables and figures beside them):"
+	@ls -1 "$(CURDIR)/$(EXAMPLE)"/campaign_summary/*/report.html
 
 ## Run every test, the slow end-to-end ones included (what CI runs).
 test: $(VENV)/.installed

@@ -31,18 +31,16 @@ def memo_path(output: Path) -> Path:
     return output.parent.parent / "extract-memo" / output.name
 
 
-def run_extraction(
-    artifacts_dir: Path | str,
-    hashes: Sequence[str],
-    contexts: Sequence[str],
-    output: Path | str,
-    workers: int = 1,
-) -> str:
+def run_extraction(manifest: Path | str, output: Path | str, workers: int = 1) -> str:
     """Rule ``extract``: parse the artifact CSVs of a batch of runs into one JSON file.
 
-    Runs whose input bytes are unchanged since the last extraction of the batch
-    are taken from its memo, so one new or edited run costs one run's parsing.
+    The batch's runs and contexts come from its manifest (see
+    :func:`plan.batch_manifest`). Runs whose input bytes are unchanged since the
+    last extraction of the batch are taken from its memo, so one new or edited
+    run costs one run's parsing.
     """
+    batch = json.loads(Path(manifest).read_bytes())
+    artifacts_dir, hashes, contexts = batch["artifacts"], list(batch["runs"]), batch["contexts"]
     output = Path(output)
     memo = read_memo(memo_path(output))
     records = extract_batch(Path(artifacts_dir), hashes, contexts, memo, workers)

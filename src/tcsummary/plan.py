@@ -124,16 +124,35 @@ class RepositoryPlan:
     def work(self) -> Path:
         return self.summary / WORK_DIR
 
-    def batch_inputs(self, folder: str, batch: str) -> list[Path]:
-        plan = self.campaigns[folder]
-        artifacts = self.root / "artifacts"
-        files: list[Path] = []
-        for run_hash in plan.batches[batch]:
-            files += artifact_files(artifacts / run_hash, plan.settings.contexts)
-        return files
+    def manifest(self, folder: str, batch: str) -> Path:
+        return self.work / folder / "inputs" / f"{batch}.json"
 
     def extraction(self, folder: str, batch: str) -> Path:
         return self.work / folder / "extract" / f"{batch}.json"
+
+
+def batch_manifest(artifacts: Path, hashes: list[str], contexts: tuple[str, ...]) -> bytes:
+    """Name, size and mtime of every artifact file a batch's extraction reads.
+
+    The extraction job's one input, rewritten only when a file appears,
+    disappears or changes. Declaring the thousands of CSVs themselves would make
+    Snakemake stat every one of them in every scheduling round (measured: 16 s
+    of a 25 s build at 1,000 runs); this file carries the same information.
+    """
+    runs: dict[str, Any] = {}
+    for run_hash in hashes:
+        folder = artifacts / run_hash
+        entries = []
+        for path in artifact_files(folder, contexts):
+            try:
+                stat = path.stat()
+            except OSError:
+                entries.append([path.name, None, None])
+                continue
+            entries.append([path.name, stat.st_size, stat.st_mtime_ns])
+        runs[run_hash] = entries if folder.is_dir() else None
+    document = {"artifacts": str(artifacts), "contexts": list(contexts), "runs": runs}
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
 def plan_repository(
@@ -191,6 +210,9 @@ def plan_repository(
         }
         data = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str).encode()
         write_if_changed(campaign.snapshot, data)
+        for batch, hashes in campaign.batches.items():
+            manifest = batch_manifest(root / "artifacts", hashes, settings.contexts)
+            write_if_changed(plan.manifest(folder, batch), manifest)
         plan.campaigns[folder] = campaign
     return plan
 

@@ -47,21 +47,9 @@ def all_reports():
     return BUILD.reports()
 
 
-def get_batch_inputs(wildcards):
-    """The artifact files of one batch of runs (only those that exist)."""
-    return repository(wildcards).batch_inputs(wildcards.campaign, wildcards.batch)
-
-
-def get_batch_runs(wildcards):
-    return campaign_plan(wildcards).batches[wildcards.batch]
-
-
-def get_contexts(wildcards):
-    return list(campaign_plan(wildcards).settings.contexts)
-
-
-def get_artifacts_dir(wildcards):
-    return str(repository(wildcards).root / "artifacts")
+def get_batch_manifest(wildcards):
+    """Names, sizes and mtimes of the batch's artifact files (rewritten when one changes)."""
+    return str(repository(wildcards).manifest(wildcards.campaign, wildcards.batch))
 
 
 def get_snapshot(wildcards):

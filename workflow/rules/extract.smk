@@ -1,17 +1,15 @@
 # Per-run extraction of class reports and confusion matrices, batched: one job per
 # campaign up to 1,000 runs, then one per hash prefix (a job per run costs ~50 ms
-# of scheduling alone, see README).
+# of scheduling alone, see README). The job's input is the batch manifest that
+# discovery rewrites whenever one of the batch's artifact files appears,
+# disappears or changes (name, size, mtime).
 
 
 rule extract:
     input:
-        get_batch_inputs,
+        get_batch_manifest,
     output:
         "{summary}/.tcsummary/{campaign}/extract/{batch}.json",
-    params:
-        artifacts=get_artifacts_dir,
-        runs=get_batch_runs,
-        contexts=get_contexts,
     log:
         "{summary}/.tcsummary/{campaign}/logs/extract-{batch}.log",
     threads: 2
@@ -21,5 +19,4 @@ rule extract:
     run:
         from tcsummary.pipeline import run_extraction
 
-        note = run_extraction(params.artifacts, params.runs, params.contexts, output[0], threads)
-        write_log(log[0], note)
+        write_log(log[0], run_extraction(input[0], output[0], threads))
