@@ -11,24 +11,28 @@ rule aggregate:
         runs=report(
             "{summary}/{campaign}/runs.csv",
             category="Tables",
+            caption="../report/tables.rst",
             subcategory="{campaign}",
             labels={"campaign": "{campaign}", "table": "runs"},
         ),
         metrics=report(
             "{summary}/{campaign}/metrics.csv",
             category="Tables",
+            caption="../report/tables.rst",
             subcategory="{campaign}",
             labels={"campaign": "{campaign}", "table": "metrics"},
         ),
         per_class=report(
             "{summary}/{campaign}/per_class.csv",
             category="Tables",
+            caption="../report/tables.rst",
             subcategory="{campaign}",
             labels={"campaign": "{campaign}", "table": "per class"},
         ),
         confusion=report(
             "{summary}/{campaign}/confusion_matrices.csv",
             category="Tables",
+            caption="../report/tables.rst",
             subcategory="{campaign}",
             labels={"campaign": "{campaign}", "table": "confusion matrices"},
         ),
@@ -58,6 +62,7 @@ rule tcbench_files:
         summary=report(
             "{summary}/{campaign}/summary_{key}_{value}.csv",
             category="tcbench-compatible",
+            caption="../report/tcbench.rst",
             subcategory="{campaign}",
             labels={"campaign": "{campaign}", "file": "summary {key}={value}"},
         ),

@@ -12,6 +12,7 @@ rule render:
         html=report(
             "{summary}/{campaign}/report.html",
             category="Reports",
+            caption="../report/report.rst",
             labels={"campaign": "{campaign}"},
         ),
         md="{summary}/{campaign}/report.md",
@@ -20,6 +21,7 @@ rule render:
             directory("{summary}/{campaign}/figures"),
             patterns=["{name}.svg"],
             category="Figures",
+            caption="../report/figures.rst",
             subcategory="{campaign}",
             labels={"campaign": "{campaign}", "figure": "{name}"},
         ),

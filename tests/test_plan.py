@@ -1,0 +1,101 @@
+"""Planning: safe folder names, stable batches, tcbench's defaults, one-line config errors."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from tcsummary.atomic import write_if_changed
+from tcsummary.model import NO_CAMPAIGN, MetricValue, RunInfo
+from tcsummary.plan import batch_names, campaign_folder, safe_name, split_key, split_values
+from tcsummary.settings import (
+    ConfigError,
+    Selection,
+    check_selection,
+    default_contexts,
+    default_groupby,
+)
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["../../etc", "a/b", "..", ".", "with space", "ünïcödé", "x" * 300, "-dash", "a\x00b", "/"],
+)
+def test_campaign_folders_never_leave_the_output_folder(label, tmp_path):
+    name = campaign_folder(label)
+    assert "/" not in name and name not in {"", ".", ".."} and ".." not in name
+    assert len(name) <= 110
+    assert (tmp_path / name).resolve().parent == tmp_path.resolve()
+
+
+def test_plain_ids_are_kept_and_distinct_ids_stay_distinct():
+    assert campaign_folder("1684447037") == "1684447037"
+    assert campaign_folder(NO_CAMPAIGN) == "_no_campaign"
+    assert safe_name("a/b") != safe_name("a_b") != safe_name("a b")
+
+
+def test_batches_are_stable_as_runs_arrive():
+    rng = random.Random(3)
+    hashes = [f"{rng.getrandbits(96):024x}" for _ in range(3000)]
+    first = batch_names(hashes[:800])
+    assert set(first) == {"all"}
+    more = batch_names(hashes)
+    assert len(more) == 16 and all(len(name) == 1 for name in more)
+    # a run keeps its batch when another run arrives
+    again = batch_names([*hashes, "f" * 24])
+    assert all(set(more[name]) <= set(again[name]) for name in more)
+
+
+def run(hparams, metrics=(), status="finished"):
+    values = {(m, c): MetricValue(1.0, 0) for m, c in metrics}
+    return RunInfo(hash="0" * 24, hparams=hparams, metrics=values, status=status)
+
+
+def test_default_groupby_is_tcbench_rule_per_campaign():
+    runs = [
+        run({"aug_name": a, "seed": s, "split_index": k, "campaign_exp_idx": i,
+             "finetune_seed": s, "flowpic_dim": 32, "campaign_id": "1"})
+        for i, (a, s, k) in enumerate([("noaug", 1, 0), ("rotate", 2, 1), ("noaug", 2, 1)])
+    ]
+    assert default_groupby(runs) == ("aug_name",)
+    same = [run({"seed": s, "campaign_id": "1"}) for s in (1, 2)]
+    assert default_groupby(same) == ("campaign_id",)
+
+
+def test_default_contexts_start_with_test():
+    runs = [run({}, [("acc", "train"), ("acc", "test-human"), ("acc", "test"), ("loss", "val")])]
+    assert default_contexts(runs) == ("test", "test-human")
+
+
+def test_unknown_names_are_one_line_errors_listing_what_exists():
+    runs = [run({"aug_name": "noaug"}, [("acc", "test"), ("f1", "test")])]
+    has = "; the repository has: "
+    cases = [
+        (Selection(metrics=("acc", "bogus")), f"unknown metric 'bogus'{has}acc, f1"),
+        (Selection(metrics=("acc",), contexts=("nope",)), f"unknown context 'nope'{has}test"),
+        (Selection(metrics=("acc",), groupby=("lr",)), f"unknown groupby key 'lr'{has}aug_name"),
+    ]
+    for selection, words in cases:
+        with pytest.raises(ConfigError) as info:
+            check_selection(selection, runs, where="/repo")
+        assert str(info.value) == f"/repo: {words}"
+        assert "\n" not in str(info.value)
+
+
+def test_split_key_follows_tcbench():
+    cnn = [run({"flowpic_dim": d}) for d in (1500, 32, 64)]
+    assert split_key(cnn) == "flowpic_dim" and split_values(cnn, "flowpic_dim") == [32, 64, 1500]
+    xgb = [run({"flow_representation": "pktseries", "max_n_pkts": n}) for n in (10, 20)]
+    assert split_key(xgb) == "max_n_pkts"
+
+
+def test_write_if_changed_keeps_the_mtime_of_unchanged_files(tmp_path):
+    path = tmp_path / "snapshot.json"
+    assert write_if_changed(path, b"one")
+    os.utime(path, ns=(1, 1))
+    assert not write_if_changed(path, b"one")
+    assert path.stat().st_mtime_ns == 1
+    assert write_if_changed(path, b"two") and path.read_bytes() == b"two"
+    assert [p.name for p in tmp_path.iterdir()] == ["snapshot.json"]  # no temporary left
