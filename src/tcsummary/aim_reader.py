@@ -27,7 +27,7 @@ from typing import Any
 
 from .aim_format import open_run_db, read_subtrees
 from .errors import RepositoryError
-from .model import ACTIVE, FINISHED, UNFINISHED, MetricValue, RunInfo
+from .model import ACTIVE, FINISHED, UNFINISHED, UNREADABLE, MetricValue, RunInfo
 from .parallel import map_chunks
 
 RUN_HASH = re.compile(r"^[0-9a-f]{24}$")
@@ -308,7 +308,7 @@ def read_run(aim_dir: Path, run_hash: str, props: RunProps | None) -> RunInfo:
     try:
         meta = read_meta(aim_dir, run_hash)
     except Exception as exc:  # RocksDB and aim raise many types; any means unreadable
-        run.problems.append(f"Aim metadata unreadable ({type(exc).__name__}: {exc})")
+        run.problems.append(f"{UNREADABLE} ({type(exc).__name__}: {exc})")
         run.status = run_status(aim_dir, run_hash, None)
         return run
     end_time = meta.get("end_time")

@@ -109,6 +109,8 @@ def _read_rows(path: Path, data: bytes | None = None) -> list[list[str]]:
         raise ArtifactFormatError(path, f"malformed CSV ({exc})") from None
     while rows and not any(cell.strip() for cell in rows[-1]):
         rows.pop()
+    if not rows:
+        raise ArtifactFormatError(path, "no rows, only separators and blanks")
     return rows
 
 

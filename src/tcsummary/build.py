@@ -31,6 +31,7 @@ class Build:
         """Final files of every campaign (what ``rule all`` asks for)."""
         files = []
         for plan in self.repositories:
+            files.append(str(plan.summary / "problems.csv"))
             for folder, campaign in plan.campaigns.items():
                 out = plan.summary / folder
                 files += [str(out / "report.html"), str(out / "provenance.json")]

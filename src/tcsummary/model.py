@@ -19,6 +19,9 @@ STATUSES = (FINISHED, ACTIVE, UNFINISHED)
 #: Label of the group of runs that carry no ``campaign_id`` hparam.
 NO_CAMPAIGN = "(no campaign)"
 
+#: How a run whose metadata container cannot be read is marked (its campaign is unknown).
+UNREADABLE = "Aim metadata unreadable"
+
 #: hparams that identify a run inside a campaign rather than describe it.
 CAMPAIGN_KEYS = ("campaign_id", "campaign_exp_idx")
 
@@ -64,6 +67,11 @@ class RunInfo:
     def campaign(self) -> str:
         """The campaign id, or the explicit :data:`NO_CAMPAIGN` label."""
         return self.campaign_id if self.campaign_id is not None else NO_CAMPAIGN
+
+    @property
+    def unreadable(self) -> bool:
+        """True when Aim's metadata of the run could not be read (so its campaign is unknown)."""
+        return any(p.startswith(UNREADABLE) for p in self.problems)
 
     @property
     def duration(self) -> float | None:

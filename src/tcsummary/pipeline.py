@@ -7,6 +7,7 @@ clock, so ``--forceall`` rebuilds are byte-identical.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -19,9 +20,15 @@ from typing import Any
 
 from . import aggregate as agg
 from .atomic import write_bytes, write_text
+from .errors import TcsummaryError
 from .extract import encode, extract_batch, read_extractions, read_memo
 from .plan import read_snapshot, run_from_record, safe_name
 from .tables import campaign_grid
+
+
+class StrictError(TcsummaryError):
+    """``strict=true`` and something was excluded."""
+
 
 PACKAGES = ("tcsummary", "pandas", "numpy", "pyarrow", "scipy", "jinja2", "pyyaml", "aimrocks")
 
@@ -116,6 +123,34 @@ def provenance(
     }
 
 
+def check_strict(campaign: str, rows: Sequence[agg.RunRow]) -> None:
+    """Raise on the first exclusions, naming how many there are."""
+    found = [f"run {r.hash} excluded: {r.reason}" for r in rows if not r.included]
+    found += [
+        f"run {r.hash}, {context}: {problem}"
+        for r in rows if r.included
+        for context, problem in sorted(r.context_problems.items())
+    ]
+    if found:
+        more = f" (and {len(found) - 1} more; runs.csv lists them)" if len(found) > 1 else ""
+        raise StrictError(f"campaign {campaign}: {found[0]}{more}")
+
+
+def run_problems(problems_json: Path | str, output: Path | str, strict: bool = False) -> str:
+    """Rule ``problems``: the repository's problems that belong to no campaign, as CSV."""
+    problems = json.loads(Path(problems_json).read_bytes())
+    if strict and problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise StrictError(f"{first['path']}: {first['problem']}{more}")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["hash", "path", "problem"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(problems)
+    write_text(output, buffer.getvalue())
+    return f"{len(problems)} repository problems"
+
+
 def run_tcbench_files(
     snapshot_path: Path | str,
     key: str,
@@ -148,12 +183,18 @@ def run_aggregation(
     root: Path | str,
     config: dict[str, Any],
     tcbench_files: Sequence[str] = (),
+    strict: bool = False,
 ) -> str:
-    """Rule ``aggregate``: the tables of one campaign, its provenance, and what the report shows."""
+    """Rule ``aggregate``: the tables of one campaign, its provenance, and what the report shows.
+
+    With ``strict``, any excluded run or context fails the job instead.
+    """
     out_dir, root = Path(out_dir), Path(root)
     snapshot = read_snapshot(snapshot_path)
     extractions = read_extractions(Path(p) for p in extraction_paths)
     rows = agg.classify_runs(snapshot, extractions)
+    if strict:
+        check_strict(snapshot["campaign"], rows)
     settings = snapshot["settings"]
     keys = list(settings["groupby"])
 

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .aim_reader import RUN_HASH
 from .atomic import write_if_changed
 from .extract import artifact_files
-from .model import FINISHED, NO_CAMPAIGN, RunInfo
+from .model import FINISHED, NO_CAMPAIGN, UNREADABLE, RunInfo
 from .settings import CampaignSettings, Selection, check_selection, resolve
 from .snapshot import discover_runs
 
@@ -124,6 +126,11 @@ class RepositoryPlan:
     def work(self) -> Path:
         return self.summary / WORK_DIR
 
+    @property
+    def problems(self) -> Path:
+        """Problems that belong to no campaign (JSON, rewritten only on change)."""
+        return self.work / "problems.json"
+
     def manifest(self, folder: str, batch: str) -> Path:
         return self.work / folder / "inputs" / f"{batch}.json"
 
@@ -155,6 +162,39 @@ def batch_manifest(artifacts: Path, hashes: list[str], contexts: tuple[str, ...]
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
+def repository_problems(root: Path, runs: dict[str, RunInfo]) -> list[dict[str, str]]:
+    """What is wrong outside any campaign: unreadable runs, orphan or stray artifact entries."""
+    problems = []
+    for run in runs.values():
+        if run.unreadable:
+            reason = next(p for p in run.problems if p.startswith(UNREADABLE))
+            problems.append({
+                "hash": run.hash,
+                "path": f".aim/meta/chunks/{run.hash}",
+                "problem": f"{reason}; its campaign is unknown, so it is in no report",
+            })
+    artifacts = root / "artifacts"
+    try:
+        entries = sorted(os.scandir(artifacts), key=lambda e: e.name)
+    except OSError:
+        entries = []
+    for entry in entries:
+        if not RUN_HASH.match(entry.name):
+            problems.append({
+                "hash": "",
+                "path": f"artifacts/{entry.name}",
+                "problem": "not a run folder (the name is not a 24-character run hash)",
+            })
+        elif entry.name not in runs:
+            problems.append({
+                "hash": entry.name,
+                "path": f"artifacts/{entry.name}",
+                "problem": "artifact folder without an Aim run (the run was deleted or "
+                "never reached Aim); not in any report",
+            })
+    return problems
+
+
 def plan_repository(
     root: Path | str,
     summary: Path | str | None,
@@ -167,11 +207,15 @@ def plan_repository(
     summary = Path(summary).resolve() if summary else root / "campaign_summary"
     plan = RepositoryPlan(root=root, summary=summary)
     runs = discover_runs(root, cache_path=plan.work / "aim-cache.json", workers=workers)
-    if runs:
-        check_selection(selection, list(runs.values()), where=str(root))
+    readable = [r for r in runs.values() if not r.unreadable]
+    if readable:
+        check_selection(selection, readable, where=str(root))
+    problems = repository_problems(root, runs)
+    write_if_changed(plan.problems, json.dumps(problems, indent=1).encode())
     by_campaign: dict[str, list[RunInfo]] = {}
     for run in runs.values():
-        by_campaign.setdefault(run.campaign, []).append(run)
+        if not run.unreadable:
+            by_campaign.setdefault(run.campaign, []).append(run)
     if campaigns is not None:
         unknown = sorted(set(campaigns) - set(by_campaign))
         if unknown:

@@ -44,6 +44,7 @@ rule aggregate:
         root=get_root,
         tcbench_files=get_tcbench_files,
         config=config,
+        strict=config["strict"],
     resources:
         mem_mb=1000,
         runtime=10,

@@ -14,6 +14,8 @@ from tcsummary.build import TcsummaryError, plan_build
 
 
 validate(config, schema="../schemas/config.schema.yaml")
+# --config strict=true arrives as text
+config["strict"] = str(config["strict"]).lower() == "true"
 
 try:
     BUILD = plan_build(config, base=".")

@@ -1,0 +1,118 @@
+"""Property-based tests: any input to a parser either parses into valid data or raises the
+documented ArtifactFormatError (one line naming the file), never another exception."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tcsummary.artifacts import (
+    check_report_matches_matrix,
+    parse_class_report,
+    parse_confusion_matrix,
+    read_params,
+)
+from tcsummary.errors import ArtifactFormatError
+
+VALID_REPORT = (
+    "index,precision,recall,f1-score,support\n"
+    "a,0.5,0.6,0.5454545454545454,5.0\n"
+    "b,0.75,0.6666666666666666,0.7058823529411765,9.0\n"
+    "accuracy,0.6428571428571429,0.6428571428571429,0.6428571428571429,0.6428571428571429\n"
+    "macro avg,0.625,0.6333333333333333,0.6256684491978609,14.0\n"
+    "weighted avg,0.6607142857142857,0.6428571428571429,0.6486631016042781,14.0\n"
+)
+VALID_MATRIX = "index,a,b\na,3,2\nb,3,6\n"
+SETTINGS = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def mutations(valid: str) -> st.SearchStrategy[bytes]:
+    """Near-valid files: a valid one with a slice replaced, deleted or duplicated."""
+    data = valid.encode()
+
+    @st.composite
+    def mutate(draw) -> bytes:
+        start = draw(st.integers(0, len(data)))
+        end = draw(st.integers(start, len(data)))
+        insert = draw(st.one_of(
+            st.binary(max_size=8),
+            st.sampled_from([b",", b"\n", b"nan", b"-1", b"inf", b"1e400", b"", b'"', b"\r\n",
+                             b"\x00", b"accuracy", b"1.5", b"0.0"]),
+        ))
+        return data[:start] + insert + data[end:]
+
+    return st.one_of(st.binary(max_size=400), mutate())
+
+
+def _check_or_documented_error(parse, path: Path, raw: bytes):
+    path.write_bytes(raw)
+    try:
+        result = parse(path)
+    except ArtifactFormatError as exc:
+        message = str(exc)
+        assert message.startswith(f"{path}: ") and "\n" not in message
+        return None
+    return result
+
+
+@SETTINGS
+@given(raw=mutations(VALID_REPORT))
+def test_class_report_parser(tmp_path, raw):
+    report = _check_or_documented_error(parse_class_report, tmp_path / "r.csv", raw)
+    if report is not None:
+        assert report.classes and len(set(report.classes)) == len(report.classes)
+        for values in (report.precision, report.recall, report.f1):
+            assert all(0.0 <= v <= 1.0 for v in values)
+        assert all(isinstance(s, int) and s >= 0 for s in report.support)
+        assert report.weighted_avg[3] == sum(report.support)
+
+
+@SETTINGS
+@given(raw=mutations(VALID_MATRIX))
+def test_confusion_matrix_parser(tmp_path, raw):
+    matrix = _check_or_documented_error(parse_confusion_matrix, tmp_path / "m.csv", raw)
+    if matrix is not None:
+        n = len(matrix.classes)
+        assert n and len(matrix.counts) == n and all(len(row) == n for row in matrix.counts)
+        assert all(isinstance(v, int) and v >= 0 for row in matrix.counts for v in row)
+
+
+@SETTINGS
+@given(report_raw=mutations(VALID_REPORT), matrix_raw=mutations(VALID_MATRIX))
+def test_cross_check(tmp_path, report_raw, matrix_raw):
+    report = _check_or_documented_error(parse_class_report, tmp_path / "r.csv", report_raw)
+    matrix = _check_or_documented_error(parse_confusion_matrix, tmp_path / "m.csv", matrix_raw)
+    if report is not None and matrix is not None:
+        try:
+            check_report_matches_matrix(report, matrix)
+        except ArtifactFormatError as exc:
+            assert "\n" not in str(exc)
+
+
+@SETTINGS
+@given(raw=st.one_of(
+    st.binary(max_size=300),
+    st.text(max_size=300).map(str.encode),
+    st.dictionaries(st.text(max_size=10), st.one_of(
+        st.integers(), st.floats(allow_nan=True), st.text(max_size=10), st.booleans(),
+        st.none()), max_size=8).map(lambda d: "\n".join(f"{k!r}: {v!r}" for k, v in d.items())
+                                    .encode()),
+))
+def test_params_reader(tmp_path, raw):
+    params = _check_or_documented_error(read_params, tmp_path / "params.yml", raw)
+    if params is not None:
+        assert isinstance(params, dict) and all(isinstance(k, str) for k in params)
+
+
+def test_a_valid_pair_still_parses(tmp_path):
+    (tmp_path / "r.csv").write_text(VALID_REPORT)
+    (tmp_path / "m.csv").write_text(VALID_MATRIX)
+    report = parse_class_report(tmp_path / "r.csv")
+    matrix = parse_confusion_matrix(tmp_path / "m.csv")
+    check_report_matches_matrix(report, matrix)
+    assert math.isclose(report.accuracy, 9 / 14)
