@@ -315,3 +315,65 @@ def test_report_command_builds_the_snakemake_report(built, tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert target.stat().st_size > 0
     assert os.path.getsize(target) > 1000
+
+
+# --- faults ---------------------------------------------------------------------------
+
+def _start(root: Path, workdir: Path, *args: str) -> subprocess.Popen:
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-m", "snakemake", "-s", str(PROJECT / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(PROJECT / "config" / "config.yaml"),
+        "--cores", "2", "--config", f'repositories=["{root}"]', *args,
+    ]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _reference(built, tmp_path) -> tuple[Path, dict[str, str]]:
+    """A copy of the repository and the bytes of an uninterrupted cold build of it."""
+    root, *_ = built
+    copy = tmp_path / "repo"
+    shutil.copytree(root, copy, symlinks=True)
+    shutil.rmtree(copy / "campaign_summary")
+    build(copy, tmp_path / "ref")
+    reference = {k: v[1] for k, v in outputs(copy / "campaign_summary").items()
+                 if not k.startswith(".tcsummary/") and not Path(k).name.startswith(".")}
+    shutil.rmtree(copy / "campaign_summary")
+    return copy, reference
+
+
+def test_kill_9_mid_build_leaves_no_partial_file_and_rebuild_matches(built, tmp_path):
+    copy, reference = _reference(built, tmp_path)
+    proc = _start(copy, tmp_path / "w")
+    summary = copy / "campaign_summary"
+    deadline = time.monotonic() + 120
+    while not list(summary.glob("*/runs.csv")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.kill()  # SIGKILL: no cleanup of any kind
+    proc.wait()
+    seen = {k: v[1] for k, v in outputs(summary).items() if not k.startswith(".tcsummary/")}
+    assert seen, "the build was killed before it wrote anything"
+    visible = {k: v for k, v in seen.items() if not Path(k).name.startswith(".")}
+    assert len(visible) < len(reference), "the build finished before the kill"
+    for name, digest in visible.items():  # every visible file is complete and final
+        assert digest == reference[name], name
+    assert snakemake(copy, tmp_path / "w", "--unlock").returncode == 0
+    build(copy, tmp_path / "w")
+    rebuilt = {k: v[1] for k, v in outputs(summary).items()
+               if not k.startswith(".tcsummary/") and not Path(k).name.startswith(".")}
+    assert rebuilt == reference
+
+
+def test_two_builds_at_once_one_fails_clearly_and_outputs_are_intact(built, tmp_path):
+    copy, reference = _reference(built, tmp_path)
+    # two working directories: Snakemake's own lock cannot see the other build
+    builds = [_start(copy, tmp_path / "a"), _start(copy, tmp_path / "b")]
+    results = [(p.communicate(timeout=600)[1], p.returncode) for p in builds]
+    results = [(code, err) for err, code in results]
+    codes = sorted(code for code, _ in results)
+    assert codes[0] == 0 and codes[1] != 0, results
+    loser = next(err for code, err in results if code != 0)
+    assert "another build (pid " in loser and "is writing these reports" in loser
+    done = {k: v[1] for k, v in outputs(copy / "campaign_summary").items()
+            if not k.startswith(".tcsummary/") and not Path(k).name.startswith(".")}
+    assert done == reference

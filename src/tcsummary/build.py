@@ -6,11 +6,12 @@ workflow resolve repositories, output folders and campaigns the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import TcsummaryError
+from .lock import hold_build_lock
 from .plan import RepositoryPlan, plan_repository
 from .settings import ConfigError, Selection
 
@@ -20,6 +21,8 @@ class Build:
     """Every repository of a build, indexed by its output folder (a rule wildcard)."""
 
     repositories: list[RepositoryPlan]
+    #: open lock files, one per output folder (see lock.py); held while the build runs.
+    locks: list[Any] = field(default_factory=list)
 
     def by_summary(self, summary: str) -> RepositoryPlan:
         for plan in self.repositories:
@@ -74,21 +77,26 @@ def ensure_example(root: Path, config: dict[str, Any], base: Path) -> None:
     )
 
 
-def plan_build(config: dict[str, Any], base: Path | str = ".") -> Build:
-    """Resolve the config against the repositories; raises TcsummaryError with one line."""
+def plan_build(config: dict[str, Any], base: Path | str = ".", lock: bool = False) -> Build:
+    """Resolve the config against the repositories; raises TcsummaryError with one line.
+
+    With ``lock``, each output folder is locked first (the workflow's main process).
+    """
     base = Path(base).resolve()
     roots = [(base / str(r)).resolve() for r in config["repositories"]]
     selection = Selection.from_config(config)
     campaigns = config.get("campaigns", "all")
     wanted = None if campaigns in (None, "all") else [str(c) for c in campaigns]
     summaries = output_folders(roots, config.get("output"), base)
-    plans = []
+    plans, locks = [], []
     for root, summary in zip(roots, summaries, strict=True):
         ensure_example(root, config, base)
+        if lock and root.exists():
+            locks.append(hold_build_lock(summary))
         plans.append(
             plan_repository(root, summary, selection, wanted, workers=int(config.get("workers", 2)))
         )
-    return Build(plans)
+    return Build(plans, locks)
 
 
 __all__ = ["Build", "TcsummaryError", "plan_build"]

@@ -18,7 +18,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 config["strict"] = str(config["strict"]).lower() == "true"
 
 try:
-    BUILD = plan_build(config, base=".")
+    BUILD = plan_build(config, base=".", lock=workflow.is_main_process)
 except TcsummaryError as error:
     raise WorkflowError(f"tcsummary: {error}") from None
 
