@@ -374,3 +374,15 @@ def test_live_writer_is_reported_active_and_picked_up_later(corpus, tmp_path):
     assert result.returncode == 0
     runs = pd.read_csv(root / "campaign_summary" / CAMPAIGN / "runs.csv").set_index("hash")
     assert runs.loc[live, "status"] == "unfinished"
+
+
+def test_cli_on_every_case_answers_and_changes_nothing(corpus, capsys):
+    from tcsummary.cli import main
+
+    roots, _, _, before, _ = corpus
+    for name, root in roots.items():
+        for command in ("ls", "properties", "campaigns"):
+            for fmt in ("table", "csv", "json"):
+                assert main([command, str(root), "--format", fmt]) == 0, (name, command, fmt)
+        capsys.readouterr()
+        assert tree_state(root) == before[name], name

@@ -12,8 +12,9 @@ from typing import Any
 
 from .errors import TcsummaryError
 from .lock import hold_build_lock
-from .plan import RepositoryPlan, plan_repository
+from .plan import WORK_DIR, RepositoryPlan, plan_repository
 from .settings import ConfigError, Selection
+from .waiting import wait_until_idle
 
 
 @dataclass
@@ -40,6 +41,15 @@ class Build:
                 files += [str(out / "report.html"), str(out / "provenance.json")]
                 files += [str(out / name) for name in campaign.tcbench_files]
         return files
+
+
+#: Config keys that shape the reports (the rest only changes how a build runs).
+REPORT_KEYS = ("repositories", "campaigns", "metrics", "contexts", "groupby", "output")
+
+
+def report_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The part of the config recorded in provenance and compared for reruns."""
+    return {key: config.get(key) for key in REPORT_KEYS}
 
 
 def output_folders(roots: list[Path], output: str | None, base: Path) -> list[Path]:
@@ -77,10 +87,14 @@ def ensure_example(root: Path, config: dict[str, Any], base: Path) -> None:
     )
 
 
-def plan_build(config: dict[str, Any], base: Path | str = ".", lock: bool = False) -> Build:
+def plan_build(
+    config: dict[str, Any], base: Path | str = ".", main_process: bool = False
+) -> Build:
     """Resolve the config against the repositories; raises TcsummaryError with one line.
 
-    With ``lock``, each output folder is locked first (the workflow's main process).
+    The workflow's main process locks each output folder, waits for active runs
+    when ``wait`` is set, and writes the snapshots and manifests; a cluster job
+    re-parsing the workflow only reads them.
     """
     base = Path(base).resolve()
     roots = [(base / str(r)).resolve() for r in config["repositories"]]
@@ -91,10 +105,21 @@ def plan_build(config: dict[str, Any], base: Path | str = ".", lock: bool = Fals
     plans, locks = [], []
     for root, summary in zip(roots, summaries, strict=True):
         ensure_example(root, config, base)
-        if lock and root.exists():
+        if main_process and root.exists():
             locks.append(hold_build_lock(summary))
+            if str(config.get("wait", False)).lower() == "true":
+                wait_until_idle(
+                    root,
+                    wanted,
+                    poll_seconds=float(config.get("wait_poll_seconds", 30)),
+                    timeout_seconds=float(config.get("wait_timeout_minutes", 1440)) * 60,
+                    cache=summary / WORK_DIR / "aim-cache.json",
+                )
         plans.append(
-            plan_repository(root, summary, selection, wanted, workers=int(config.get("workers", 2)))
+            plan_repository(
+                root, summary, selection, wanted,
+                workers=int(config.get("workers", 2)), write=main_process,
+            )
         )
     return Build(plans, locks)
 

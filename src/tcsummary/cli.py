@@ -217,6 +217,26 @@ def cmd_example(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_submit(args: argparse.Namespace) -> int:
+    from .submit import Submission, parse_job_ids, submit
+
+    job = Submission(
+        root=args.root.resolve(),
+        after=parse_job_ids(args.after),
+        campaigns=list(args.campaign or []),
+        wait=args.wait,
+        cores=args.cores,
+        mem_mb=args.mem_mb,
+        minutes=args.minutes,
+        output=args.output.resolve() if args.output else None,
+        sbatch_args=list(args.sbatch_arg or []),
+    )
+    if not (job.root / ".aim").is_dir():
+        raise TcsummaryError(f"{job.root}: not a tcbench repository (no .aim folder)")
+    print(submit(job, dry_run=args.dry_run))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tcsummary",
@@ -265,6 +285,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="add a crashed run, a run missing an artifact and a run without campaign_id",
     )
     example.set_defaults(func=cmd_example)
+
+    sub_submit = sub.add_parser(
+        "submit", help="build the reports as a SLURM job, after the campaign's jobs end"
+    )
+    add_root(sub_submit)
+    sub_submit.add_argument("--after", metavar="JOBID[,JOBID...]",
+                            help="start only when these jobs have ended (afterany)")
+    sub_submit.add_argument("--campaign", action="append", help="only this campaign (repeat)")
+    sub_submit.add_argument("--wait", action="store_true",
+                            help="also wait until the campaigns have no active run")
+    sub_submit.add_argument("--cores", type=int, default=2)
+    sub_submit.add_argument("--mem-mb", type=int, default=4000)
+    sub_submit.add_argument("--minutes", type=int, default=120, help="time limit")
+    sub_submit.add_argument("--output", type=Path, help="reports folder (read-only repos)")
+    sub_submit.add_argument("--sbatch-arg", action="append", metavar="ARG",
+                            help="passed to sbatch, e.g. --sbatch-arg=--partition=gpu (repeat)")
+    sub_submit.add_argument("--dry-run", action="store_true",
+                            help="print the sbatch command and script instead of submitting")
+    sub_submit.set_defaults(func=cmd_submit)
     return parser
 
 

@@ -201,17 +201,28 @@ def plan_repository(
     selection: Selection,
     campaigns: list[str] | None = None,
     workers: int = 1,
+    write: bool = True,
 ) -> RepositoryPlan:
-    """Discover, group, resolve and write the campaign snapshots of one repository."""
+    """Discover, group, resolve and write the campaign snapshots of one repository.
+
+    ``write=False`` plans without writing anything: a cluster job re-parses the
+    workflow and must see the files the main process wrote, not rewrite them.
+    """
+    def save(path: Path, data: bytes) -> None:
+        if write:
+            write_if_changed(path, data)
+
     root = Path(root).resolve()
     summary = Path(summary).resolve() if summary else root / "campaign_summary"
     plan = RepositoryPlan(root=root, summary=summary)
-    runs = discover_runs(root, cache_path=plan.work / "aim-cache.json", workers=workers)
+    runs = discover_runs(
+        root, cache_path=plan.work / "aim-cache.json", workers=workers, save=write
+    )
     readable = [r for r in runs.values() if not r.unreadable]
     if readable:
         check_selection(selection, readable, where=str(root))
     problems = repository_problems(root, runs)
-    write_if_changed(plan.problems, json.dumps(problems, indent=1).encode())
+    save(plan.problems, json.dumps(problems, indent=1).encode())
     by_campaign: dict[str, list[RunInfo]] = {}
     for run in runs.values():
         if not run.unreadable:
@@ -253,10 +264,11 @@ def plan_repository(
             "runs": [run_record(r) for r in members],
         }
         data = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str).encode()
-        write_if_changed(campaign.snapshot, data)
-        for batch, hashes in campaign.batches.items():
-            manifest = batch_manifest(root / "artifacts", hashes, settings.contexts)
-            write_if_changed(plan.manifest(folder, batch), manifest)
+        save(campaign.snapshot, data)
+        if write:
+            for batch, hashes in campaign.batches.items():
+                manifest = batch_manifest(root / "artifacts", hashes, settings.contexts)
+                save(plan.manifest(folder, batch), manifest)
         plan.campaigns[folder] = campaign
     return plan
 

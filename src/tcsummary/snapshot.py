@@ -83,12 +83,13 @@ def _load_cache(path: Path | None) -> dict[str, dict[str, Any]]:
 
 
 def discover_runs(
-    root: Path | str, cache_path: Path | None = None, workers: int = 1
+    root: Path | str, cache_path: Path | None = None, workers: int = 1, save: bool = True
 ) -> dict[str, RunInfo]:
     """Every Aim run of the repository, re-reading only runs that changed since the cache.
 
     Props come from SQLite each time and the status of every run without an
     end time is decided again (a writer may have died without changing a file).
+    With ``save=False`` the cache is only read (a cluster job re-parsing the workflow).
     """
     root = Path(root)
     aim_dir = aim_dir_of(root)
@@ -112,7 +113,7 @@ def discover_runs(
             run.status = run_status(aim_dir, run_hash, run.end_time)
         runs[run_hash] = run
 
-    if cache_path is not None and (stale or set(cache) != set(hashes)):
+    if save and cache_path is not None and (stale or set(cache) != set(hashes)):
         entries = {
             h: {"fingerprint": fingerprints[h], "run": run_to_json(runs[h])}
             for h in hashes

@@ -43,7 +43,7 @@ rule aggregate:
     params:
         root=get_root,
         tcbench_files=get_tcbench_files,
-        config=config,
+        config=report_config(config),
         strict=config["strict"],
     resources:
         mem_mb=1000,
@@ -70,6 +70,7 @@ rule tcbench_files:
         runsinfo="{summary}/{campaign}/runsinfo_{key}_{value}.parquet",
     log:
         "{summary}/.tcsummary/{campaign}/logs/tcbench_{key}_{value}.log",
+    localrule: True
     resources:
         mem_mb=1000,
         runtime=10,

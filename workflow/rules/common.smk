@@ -10,7 +10,7 @@ import sys
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from tcsummary.build import TcsummaryError, plan_build
+from tcsummary.build import TcsummaryError, plan_build, report_config
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -18,7 +18,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 config["strict"] = str(config["strict"]).lower() == "true"
 
 try:
-    BUILD = plan_build(config, base=".", lock=workflow.is_main_process)
+    BUILD = plan_build(config, base=".", main_process=workflow.is_main_process)
 except TcsummaryError as error:
     raise WorkflowError(f"tcsummary: {error}") from None
 

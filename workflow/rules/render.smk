@@ -27,6 +27,7 @@ rule render:
         ),
     log:
         "{summary}/.tcsummary/{campaign}/logs/render.log",
+    localrule: True
     resources:
         mem_mb=500,
         runtime=10,
