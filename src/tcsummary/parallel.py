@@ -21,10 +21,18 @@ def chunked(items: Sequence[T], parts: int) -> list[list[T]]:
 
 
 def map_chunks(
-    func: Callable[[list[T]], list[R]], items: Sequence[T], workers: int
+    func: Callable[[list[T]], list[R]],
+    items: Sequence[T],
+    workers: int,
+    min_items: int | None = None,
 ) -> list[R]:
-    """``func`` over chunks of ``items`` (in ``workers`` processes when worth it), in order."""
-    if workers <= 1 or len(items) < MIN_PARALLEL_ITEMS:
+    """``func`` over chunks of ``items`` (in ``workers`` processes when worth it), in order.
+
+    ``min_items``: below this many items one process does it all (default
+    :data:`MIN_PARALLEL_ITEMS`; cheap items need more of them to pay for a pool).
+    """
+    threshold = MIN_PARALLEL_ITEMS if min_items is None else min_items
+    if workers <= 1 or len(items) < threshold:
         return func(list(items))
     chunks = chunked(items, workers * 2)
     with ProcessPoolExecutor(max_workers=workers) as pool:
