@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,30 +248,38 @@ def _usable(members: Sequence[RunRow], context: str) -> list[dict[str, Any]]:
     ]
 
 
-def per_class_table(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame:
-    """group x context x class: precision, recall, f1 (mean, std, ci95), support, runs."""
+def artifact_groups(
+    snapshot: dict[str, Any], rows: Sequence[RunRow]
+) -> Iterator[tuple[dict[str, Any], str, list[dict[str, Any]]]]:
+    """(group keys, context, the usable extracted reports) for every group x context."""
     settings = snapshot["settings"]
     keys = list(settings["groupby"])
-    records = []
     for values, members in groups(rows, keys, snapshot["campaign"]):
         for context in settings["contexts"]:
             reports = _usable(members, context)
-            if not reports:
-                continue
-            for index, name in enumerate(reports[0]["classes"]):
-                record: dict[str, Any] = {
-                    **dict(zip(keys, values, strict=True)),
-                    "context": context,
-                    "class": name,
-                    "runs": len(reports),
-                }
-                for score in CLASS_SCORES:
-                    summary = stats.describe([rep[score][index] for rep in reports])
-                    record[f"{score}_mean"] = summary.mean
-                    record[f"{score}_std"] = summary.std
-                    record[f"{score}_ci95"] = summary.ci95
-                record["support"] = stats.mean([rep["support"][index] for rep in reports])
-                records.append(record)
+            if reports:
+                yield dict(zip(keys, values, strict=True)), context, reports
+
+
+def per_class_table(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame:
+    """group x context x class: precision, recall, f1 (mean, std, ci95), support, runs."""
+    keys = list(snapshot["settings"]["groupby"])
+    records = []
+    for group, context, reports in artifact_groups(snapshot, rows):
+        for index, name in enumerate(reports[0]["classes"]):
+            record: dict[str, Any] = {
+                **group,
+                "context": context,
+                "class": name,
+                "runs": len(reports),
+            }
+            for score in CLASS_SCORES:
+                summary = stats.describe([rep[score][index] for rep in reports])
+                record[f"{score}_mean"] = summary.mean
+                record[f"{score}_std"] = summary.std
+                record[f"{score}_ci95"] = summary.ci95
+            record["support"] = stats.mean([rep["support"][index] for rep in reports])
+            records.append(record)
     columns = [*keys, "context", "class", "runs"]
     columns += [f"{s}_{x}" for s in CLASS_SCORES for x in ("mean", "std", "ci95")] + ["support"]
     return pd.DataFrame.from_records(records, columns=columns)
@@ -298,30 +306,26 @@ def _normalised(matrix: list[list[int]]) -> list[list[float]]:
     return out
 
 
-def confusion_summaries(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> list[ConfusionSummary]:
-    settings = snapshot["settings"]
-    keys = list(settings["groupby"])
+def confusion_summaries(
+    snapshot: dict[str, Any], rows: Sequence[RunRow]
+) -> list[ConfusionSummary]:
     out = []
-    for values, members in groups(rows, keys, snapshot["campaign"]):
-        for context in settings["contexts"]:
-            reports = _usable(members, context)
-            if not reports:
-                continue
-            classes = reports[0]["classes"]
-            size = len(classes)
-            matrices = [rep["matrix"] for rep in reports]
-            normalised = [_normalised(m) for m in matrices]
-            counts = [[sum(m[i][j] for m in matrices) for j in range(size)] for i in range(size)]
-            cells = [[[n[i][j] for n in normalised] for j in range(size)] for i in range(size)]
-            out.append(ConfusionSummary(
-                keys=dict(zip(keys, values, strict=True)),
-                context=context,
-                classes=list(classes),
-                runs=len(reports),
-                counts=counts,
-                mean=[[stats.mean(stats.finite(c)) for c in row] for row in cells],
-                std=[[stats.std(stats.finite(c)) for c in row] for row in cells],
-            ))
+    for group, context, reports in artifact_groups(snapshot, rows):
+        classes = reports[0]["classes"]
+        size = len(classes)
+        matrices = [rep["matrix"] for rep in reports]
+        normalised = [_normalised(m) for m in matrices]
+        counts = [[sum(m[i][j] for m in matrices) for j in range(size)] for i in range(size)]
+        cells = [[[n[i][j] for n in normalised] for j in range(size)] for i in range(size)]
+        out.append(ConfusionSummary(
+            keys=group,
+            context=context,
+            classes=list(classes),
+            runs=len(reports),
+            counts=counts,
+            mean=[[stats.mean(stats.finite(c)) for c in row] for row in cells],
+            std=[[stats.std(stats.finite(c)) for c in row] for row in cells],
+        ))
     return out
 
 

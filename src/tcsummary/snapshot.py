@@ -39,13 +39,14 @@ def run_fingerprint(aim_dir: Path, run_hash: str) -> str:
     grown write-ahead log or a new MANIFEST, so any change of the run shows here.
     """
     folder = aim_dir / "meta" / "chunks" / run_hash
+    entries = []
     try:
-        entries = sorted(
-            f"{e.name}:{e.stat().st_size}:{e.stat().st_mtime_ns}" for e in os.scandir(folder)
-        )
+        for entry in os.scandir(folder):
+            stat = entry.stat()
+            entries.append(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
     except OSError:
         return ""
-    return "|".join(entries)
+    return "|".join(sorted(entries))
 
 
 def run_to_json(run: RunInfo) -> dict[str, Any]:
