@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from html import escape
 
 FONT = "font-family='Helvetica, Arial, sans-serif'"
+#: Width of one character at 11-12 px, generous so labels and titles are never clipped.
+CHAR = 7.5
 
 
 def _blue(value: float) -> str:
@@ -39,15 +41,16 @@ def heatmap(
     """Row-normalised confusion matrix: percent of each true class, ±std over runs."""
     n = len(classes)
     cell = 64
-    label_w = max(60, 7 * max((len(c) for c in classes), default=4))
-    left, top = label_w + 40, label_w + 36
-    width, height = left + n * cell + 20, top + n * cell + 20
+    label_w = max(60, CHAR * max((len(c) for c in classes), default=4))
+    left, top = label_w + 40, label_w * 0.75 + 40
+    width = max(left + n * cell + 20, 20 + CHAR * 1.1 * len(title))
+    height = top + n * cell + 20
     out = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
         f"viewBox='0 0 {width} {height}' {FONT} font-size='11' role='img'>",
         f"<title>{escape(title)}</title>",
-        f"<text x='{left}' y='14' font-size='12' font-weight='bold'>{escape(title)}</text>",
-        f"<text x='{left + n * cell / 2}' y='30' text-anchor='middle'>predicted</text>",
+        f"<text x='10' y='16' font-size='12' font-weight='bold'>{escape(title)}</text>",
+        f"<text x='{left + n * cell / 2}' y='34' text-anchor='middle'>predicted</text>",
         f"<text transform='translate(14,{top + n * cell / 2}) rotate(-90)' "
         "text-anchor='middle'>true</text>",
     ]
@@ -93,17 +96,17 @@ def metric_bars(
 ) -> str:
     """Horizontal bars (one per group) with ci95 error bars; ``unit_max`` is the axis end."""
     bar, gap = 18, 8
-    label_w = max(80, 7 * max((len(lbl) for lbl in labels), default=4))
+    label_w = max(80, CHAR * max((len(lbl) for lbl in labels), default=4))
     plot_w = 360
-    left, top = label_w + 16, 30
+    left, top = label_w + 20, 30
     height = top + len(labels) * (bar + gap) + 30
-    width = left + plot_w + 90
+    width = max(left + plot_w + 110, 20 + CHAR * 1.1 * len(title))
     scale = plot_w / unit_max if unit_max > 0 else 0
     out = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
         f"viewBox='0 0 {width} {height}' {FONT} font-size='11' role='img'>",
         f"<title>{escape(title)}</title>",
-        f"<text x='{left}' y='16' font-size='12' font-weight='bold'>{escape(title)}</text>",
+        f"<text x='10' y='16' font-size='12' font-weight='bold'>{escape(title)}</text>",
     ]
     axis_y = top + len(labels) * (bar + gap)
     for k in range(5):
