@@ -99,3 +99,11 @@ def test_write_if_changed_keeps_the_mtime_of_unchanged_files(tmp_path):
     assert path.stat().st_mtime_ns == 1
     assert write_if_changed(path, b"two") and path.read_bytes() == b"two"
     assert [p.name for p in tmp_path.iterdir()] == ["snapshot.json"]  # no temporary left
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    path = tmp_path / "report.html"
+    write_if_changed(path, b"<html></html>")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
