@@ -107,3 +107,23 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.slow
+def test_the_bundled_example_is_generated_when_missing(tmp_path):
+    from tcsummary.build import plan_build
+
+    config = {
+        "repositories": ["example"], "campaigns": "all", "metrics": ["acc"],
+        "example": {"path": "example", "runs": 4, "campaigns": 1},
+    }
+    build = plan_build(config, base=tmp_path, main_process=True)
+    assert (tmp_path / "example" / ".aim").is_dir()
+    plan = build.repositories[0]
+    assert plan.summary == tmp_path / "example" / "campaign_summary"
+    assert set(plan.campaigns) == {"1684447037", "_no_campaign"}
+    assert str(plan.summary / "problems.csv") in build.reports()
+    other = {**config, "repositories": ["elsewhere"]}
+    with pytest.raises(Exception, match="elsewhere: no such directory"):
+        plan_build(other, base=tmp_path)
+    assert not (tmp_path / "elsewhere").exists()  # only the configured example is generated
