@@ -363,6 +363,7 @@ def test_kill_9_mid_build_leaves_no_partial_file_and_rebuild_matches(built, tmp_
     rebuilt = {k: v[1] for k, v in outputs(summary).items()
                if not k.startswith(".tcsummary/") and not Path(k).name.startswith(".")}
     assert rebuilt == reference
+    assert not list(summary.rglob(".*.tmp")), "temporaries of the killed build remain"
 
 
 def test_two_builds_at_once_one_fails_clearly_and_outputs_are_intact(built, tmp_path):

@@ -48,6 +48,20 @@ def atomic_open(path: Path | str, mode: str = "w") -> Iterator[IO]:
         raise
 
 
+def remove_stale_temporaries(folder: Path) -> int:
+    """Delete the temporary files a killed build left behind under ``folder``.
+
+    Only call it while holding the folder's build lock: then no other writer can
+    own them. Returns how many were removed.
+    """
+    removed = 0
+    for path in folder.rglob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed += 1
+    return removed
+
+
 def write_text(path: Path | str, text: str) -> None:
     with atomic_open(path) as f:
         f.write(text)

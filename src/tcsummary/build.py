@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .atomic import remove_stale_temporaries
 from .errors import TcsummaryError
 from .lock import hold_build_lock
 from .plan import WORK_DIR, RepositoryPlan, plan_repository
@@ -107,6 +108,7 @@ def plan_build(
         ensure_example(root, config, base)
         if main_process and root.exists():
             locks.append(hold_build_lock(summary))
+            remove_stale_temporaries(summary)
             if str(config.get("wait", False)).lower() == "true":
                 wait_until_idle(
                     root,
