@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from . import stats
-from .model import FINISHED, NO_CAMPAIGN
+from .model import FINISHED
 
 #: Columns tcbench's runsinfo parquet starts with (aim's Run.dataframe() props).
 RUN_PROPS = (
@@ -215,12 +215,6 @@ def groups(
     return sorted(found.items(), key=lambda item: [sort_key(v) for v in item[0]])
 
 
-def group_label(keys: Sequence[str], values: Sequence[Any]) -> str:
-    if list(keys) == ["campaign_id"]:
-        return f"campaign {values[0]}"
-    return ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
-
-
 def metrics_table(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame:
     """group x context x metric: n, mean, std, ci95, median, min, max (from Aim)."""
     settings = snapshot["settings"]
@@ -380,7 +374,3 @@ def runs_table(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame
         records.append(record)
     frame = pd.DataFrame.from_records(records)
     return frame.sort_values(["included", "hash"], ascending=[False, True], kind="stable")
-
-
-def no_campaign_label(campaign: str) -> str:
-    return "runs without campaign_id" if campaign == NO_CAMPAIGN else campaign

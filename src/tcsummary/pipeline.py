@@ -22,7 +22,7 @@ from . import aggregate as agg
 from .atomic import write_bytes, write_text
 from .errors import TcsummaryError
 from .extract import encode, extract_batch, read_extractions, read_memo
-from .plan import read_snapshot, run_from_record, safe_name
+from .plan import read_snapshot, run_from_record
 from .tables import campaign_grid
 
 
@@ -243,10 +243,6 @@ def run_aggregation(
     write_text(out_dir / "provenance.json", json.dumps(_clean(record), indent=1, sort_keys=True))
     used = sum(1 for r in rows if r.included)
     return f"{snapshot['campaign']}: {used} runs used, {len(rows) - used} excluded"
-
-
-def figure_name(kind: str, *parts: str) -> str:
-    return safe_name("_".join([kind, *parts])) + ".svg"
 
 
 def run_rendering(work_file: Path | str, out_dir: Path | str) -> str:
