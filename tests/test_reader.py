@@ -205,3 +205,29 @@ def test_runs_missing_from_sqlite_are_still_read(modern_repo):
     run = scan_repository(Path(modern_repo.root)).runs[victim]
     assert run.hparams == modern_repo.specs[victim].hparams()
     assert any("run_metadata.sqlite" in p for p in run.problems)
+
+
+def test_cached_discovery_takes_sqlite_props_afresh(modern_repo, tmp_path):
+    """A run read while missing from SQLite is cached; its row returning clears the problem."""
+    import shutil
+    import sqlite3
+
+    from tcsummary.model import MISSING_FROM_SQLITE
+    from tcsummary.snapshot import discover_runs
+
+    db = modern_repo.root / ".aim" / "run_metadata.sqlite"
+    saved = tmp_path / "saved.sqlite"
+    shutil.copy(db, saved)
+    victim = sorted(modern_repo.specs)[0]
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM run WHERE hash = ?", (victim,))
+    con.commit()
+    con.close()
+    cache = tmp_path / "cache.json"
+    for _ in range(2):  # a fresh read, then the cached record
+        run = discover_runs(modern_repo.root, cache_path=cache)[victim]
+        assert run.problems.count(MISSING_FROM_SQLITE) == 1
+    shutil.copy(saved, db)
+    run = discover_runs(modern_repo.root, cache_path=cache)[victim]
+    assert MISSING_FROM_SQLITE not in run.problems
+    assert run.name == f"Run: {victim}"

@@ -27,7 +27,15 @@ from typing import Any
 
 from .aim_format import open_run_db, read_subtrees
 from .errors import RepositoryError
-from .model import ACTIVE, FINISHED, UNFINISHED, UNREADABLE, MetricValue, RunInfo
+from .model import (
+    ACTIVE,
+    FINISHED,
+    MISSING_FROM_SQLITE,
+    UNFINISHED,
+    UNREADABLE,
+    MetricValue,
+    RunInfo,
+)
 from .parallel import map_chunks
 
 RUN_HASH = re.compile(r"^[0-9a-f]{24}$")
@@ -292,8 +300,16 @@ def _last_value(
     return MetricValue(float(value), int(step))
 
 
-def apply_props(run: RunInfo, props: RunProps) -> None:
-    """Copy what SQLite knows of a run onto it (it can change without touching RocksDB)."""
+def apply_props(run: RunInfo, props: RunProps | None) -> None:
+    """Copy what SQLite knows of a run onto it, or record that it has no row there.
+
+    SQLite can change without RocksDB changing, so a cached run gets this again
+    on every discovery; the missing-row problem is therefore replaced, not added.
+    """
+    run.problems = [p for p in run.problems if p != MISSING_FROM_SQLITE]
+    if props is None:
+        run.problems.insert(0, MISSING_FROM_SQLITE)
+        return
     run.name, run.experiment, run.creation_time = props.name, props.experiment, props.creation_time
     run.description, run.archived, run.tags = props.description, props.archived, props.tags
 
@@ -301,10 +317,7 @@ def apply_props(run: RunInfo, props: RunProps) -> None:
 def read_run(aim_dir: Path, run_hash: str, props: RunProps | None) -> RunInfo:
     """Read one run from its own containers; a broken container becomes a recorded problem."""
     run = RunInfo(hash=run_hash)
-    if props is not None:
-        apply_props(run, props)
-    else:
-        run.problems.append("run is missing from Aim's run_metadata.sqlite")
+    apply_props(run, props)
     try:
         meta = read_meta(aim_dir, run_hash)
     except Exception as exc:  # RocksDB and aim raise many types; any means unreadable

@@ -21,6 +21,8 @@ NO_CAMPAIGN = "(no campaign)"
 
 #: How a run whose metadata container cannot be read is marked (its campaign is unknown).
 UNREADABLE = "Aim metadata unreadable"
+#: How a run with RocksDB data but no row in Aim's SQLite run table is marked.
+MISSING_FROM_SQLITE = "run is missing from Aim's run_metadata.sqlite"
 
 #: hparams that identify a run inside a campaign rather than describe it.
 CAMPAIGN_KEYS = ("campaign_id", "campaign_exp_idx")
@@ -83,6 +85,45 @@ class RunInfo:
     @property
     def contexts(self) -> list[str]:
         return sorted({ctx for _, ctx in self.metrics})
+
+    def to_record(self) -> dict[str, Any]:
+        """The run as plain JSON data (the discovery cache and campaign snapshots store it)."""
+        return {
+            "hash": self.hash,
+            "name": self.name,
+            "description": self.description,
+            "archived": self.archived,
+            "experiment": self.experiment,
+            "tags": list(self.tags),
+            "creation_time": self.creation_time,
+            "end_time": self.end_time,
+            "status": self.status,
+            "hparams": {k: list(v) if isinstance(v, tuple) else v for k, v in self.hparams.items()},
+            "metrics": [[m, c, v.value, v.step] for (m, c), v in sorted(self.metrics.items())],
+            "problems": list(self.problems),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> RunInfo:
+        """The inverse of :meth:`to_record` (JSON lists back to tuples)."""
+        return cls(
+            hash=record["hash"],
+            name=record["name"],
+            experiment=record["experiment"],
+            creation_time=record["creation_time"],
+            end_time=record["end_time"],
+            status=record["status"],
+            description=record["description"],
+            archived=record["archived"],
+            tags=tuple(record["tags"]),
+            hparams={
+                k: tuple(v) if isinstance(v, list) else v for k, v in record["hparams"].items()
+            },
+            metrics={
+                (m, c): MetricValue(float(v), int(s)) for m, c, v, s in record["metrics"]
+            },
+            problems=list(record["problems"]),
+        )
 
     @property
     def metric_names(self) -> list[str]:

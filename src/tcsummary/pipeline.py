@@ -22,7 +22,8 @@ from . import aggregate as agg
 from .atomic import write_bytes, write_text
 from .errors import TcsummaryError
 from .extract import encode, extract_batch, read_extractions, read_memo
-from .plan import read_snapshot, run_from_record
+from .model import RunInfo
+from .plan import read_snapshot
 from .tables import campaign_grid
 
 
@@ -206,7 +207,7 @@ def run_aggregation(
     write_text(out_dir / "per_class.csv", _csv(per_class))
     write_text(out_dir / "confusion_matrices.csv", _csv(agg.confusion_table(confusions, keys)))
 
-    runs = [run_from_record(r) for r in snapshot["runs"]]
+    runs = [RunInfo.from_record(r) for r in snapshot["runs"]]
     grid = campaign_grid(snapshot["campaign"], runs)
     durations = [r.duration for r in rows if r.included and r.duration is not None]
     from . import stats

@@ -78,24 +78,6 @@ def split_values(runs: list[RunInfo], key: str) -> list[Any]:
         return sorted(values, key=str)
 
 
-def run_record(run: RunInfo) -> dict[str, Any]:
-    """A run as the campaign snapshot stores it (everything aggregation needs from Aim)."""
-    return {
-        "hash": run.hash,
-        "name": run.name,
-        "description": run.description,
-        "archived": run.archived,
-        "experiment": run.experiment,
-        "tags": list(run.tags),
-        "creation_time": run.creation_time,
-        "end_time": run.end_time,
-        "status": run.status,
-        "hparams": {k: list(v) if isinstance(v, tuple) else v for k, v in run.hparams.items()},
-        "metrics": [[m, c, v.value, v.step] for (m, c), v in sorted(run.metrics.items())],
-        "problems": list(run.problems),
-    }
-
-
 @dataclass
 class CampaignPlan:
     label: str
@@ -268,7 +250,7 @@ def plan_repository(
                 "contexts": list(settings.contexts),
                 "groupby": list(settings.groupby),
             },
-            "runs": [run_record(r) for r in members],
+            "runs": [r.to_record() for r in members],
         }
         data = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str).encode()
         save(campaign.snapshot, data)
@@ -278,26 +260,6 @@ def plan_repository(
                 save(plan.manifest(folder, batch), manifest)
         plan.campaigns[folder] = campaign
     return plan
-
-
-def run_from_record(record: dict[str, Any]) -> RunInfo:
-    """The inverse of :func:`run_record` (for the grid and property tables)."""
-    from .model import MetricValue
-
-    return RunInfo(
-        hash=record["hash"],
-        name=record["name"],
-        experiment=record["experiment"],
-        creation_time=record["creation_time"],
-        end_time=record["end_time"],
-        status=record["status"],
-        description=record["description"],
-        archived=record["archived"],
-        tags=tuple(record["tags"]),
-        hparams={k: tuple(v) if isinstance(v, list) else v for k, v in record["hparams"].items()},
-        metrics={(m, c): MetricValue(v, s) for m, c, v, s in record["metrics"]},
-        problems=list(record["problems"]),
-    )
 
 
 def read_snapshot(path: Path | str) -> dict[str, Any]:

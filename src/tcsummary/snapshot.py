@@ -27,9 +27,9 @@ from .aim_reader import (
     run_status,
 )
 from .atomic import write_bytes
-from .model import MetricValue, RunInfo
+from .model import RunInfo
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 def run_fingerprint(aim_dir: Path, run_hash: str) -> str:
@@ -47,27 +47,6 @@ def run_fingerprint(aim_dir: Path, run_hash: str) -> str:
     except OSError:
         return ""
     return "|".join(sorted(entries))
-
-
-def run_to_json(run: RunInfo) -> dict[str, Any]:
-    """What of a run the cache keeps: everything RocksDB said (props come from SQLite)."""
-    return {
-        "hash": run.hash,
-        "end_time": run.end_time,
-        "hparams": {k: list(v) if isinstance(v, tuple) else v for k, v in run.hparams.items()},
-        "metrics": [[m, c, v.value, v.step] for (m, c), v in sorted(run.metrics.items())],
-        "problems": run.problems,
-    }
-
-
-def run_from_json(data: dict[str, Any]) -> RunInfo:
-    return RunInfo(
-        hash=data["hash"],
-        end_time=data["end_time"],
-        hparams={k: tuple(v) if isinstance(v, list) else v for k, v in data["hparams"].items()},
-        metrics={(m, c): MetricValue(float(v), int(s)) for m, c, v, s in data["metrics"]},
-        problems=list(data["problems"]),
-    )
 
 
 def _load_cache(path: Path | None) -> dict[str, dict[str, Any]]:
@@ -106,17 +85,14 @@ def discover_runs(
         if run_hash in fresh:
             run = fresh[run_hash]
         else:
-            run = run_from_json(cache[run_hash]["run"])
-            if run_hash in props:
-                apply_props(run, props[run_hash])
-            elif "run is missing from Aim's run_metadata.sqlite" not in run.problems:
-                run.problems.append("run is missing from Aim's run_metadata.sqlite")
+            run = RunInfo.from_record(cache[run_hash]["run"])
+            apply_props(run, props.get(run_hash))
             run.status = run_status(aim_dir, run_hash, run.end_time)
         runs[run_hash] = run
 
     if save and cache_path is not None and (stale or set(cache) != set(hashes)):
         entries = {
-            h: {"fingerprint": fingerprints[h], "run": run_to_json(runs[h])}
+            h: {"fingerprint": fingerprints[h], "run": runs[h].to_record()}
             for h in hashes
             if fingerprints[h]
         }
