@@ -48,6 +48,11 @@ class Build:
 REPORT_KEYS = ("repositories", "campaigns", "metrics", "contexts", "groupby", "output")
 
 
+def flag(config: dict[str, Any], key: str) -> bool:
+    """A yes/no config key: YAML gives a bool, ``--config key=true`` gives the text "true"."""
+    return str(config.get(key, False)).lower() == "true"
+
+
 def report_config(config: dict[str, Any]) -> dict[str, Any]:
     """The part of the config recorded in provenance and compared for reruns."""
     return {key: config.get(key) for key in REPORT_KEYS}
@@ -109,7 +114,7 @@ def plan_build(
         if main_process and root.exists():
             locks.append(hold_build_lock(summary))
             remove_stale_temporaries(summary)
-            if str(config.get("wait", False)).lower() == "true":
+            if flag(config, "wait"):
                 wait_until_idle(
                     root,
                     wanted,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import aggregate as agg
+from . import stats
 from .atomic import write_bytes, write_text
 from .errors import TcsummaryError
 from .extract import encode, extract_batch, read_extractions, read_memo
@@ -124,6 +125,12 @@ def provenance(
     }
 
 
+def _first_of(found: Sequence[str], hint: str = "") -> str:
+    """The first problem, and how many more there are."""
+    more = f" (and {len(found) - 1} more{hint})" if len(found) > 1 else ""
+    return f"{found[0]}{more}"
+
+
 def check_strict(campaign: str, rows: Sequence[agg.RunRow]) -> None:
     """Raise on the first exclusions, naming how many there are."""
     found = [f"run {r.hash} excluded: {r.reason}" for r in rows if not r.included]
@@ -133,17 +140,14 @@ def check_strict(campaign: str, rows: Sequence[agg.RunRow]) -> None:
         for context, problem in sorted(r.context_problems.items())
     ]
     if found:
-        more = f" (and {len(found) - 1} more; runs.csv lists them)" if len(found) > 1 else ""
-        raise StrictError(f"campaign {campaign}: {found[0]}{more}")
+        raise StrictError(f"campaign {campaign}: {_first_of(found, '; runs.csv lists them')}")
 
 
 def run_problems(problems_json: Path | str, output: Path | str, strict: bool = False) -> str:
     """Rule ``problems``: the repository's problems that belong to no campaign, as CSV."""
     problems = json.loads(Path(problems_json).read_bytes())
     if strict and problems:
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise StrictError(f"{first['path']}: {first['problem']}{more}")
+        raise StrictError(_first_of([f"{p['path']}: {p['problem']}" for p in problems]))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["hash", "path", "problem"], lineterminator="\n")
     writer.writeheader()
@@ -210,8 +214,6 @@ def run_aggregation(
     runs = [RunInfo.from_record(r) for r in snapshot["runs"]]
     grid = campaign_grid(snapshot["campaign"], runs)
     durations = [r.duration for r in rows if r.included and r.duration is not None]
-    from . import stats
-
     view = {
         "campaign": snapshot["campaign"],
         "settings": settings,

@@ -23,7 +23,7 @@ from .aim_reader import RUN_HASH
 from .atomic import write_if_changed
 from .extract import wanted_files
 from .model import FINISHED, NO_CAMPAIGN, UNREADABLE, RunInfo
-from .settings import CampaignSettings, Selection, check_selection, resolve
+from .settings import CampaignSettings, ConfigError, Selection, check_selection, resolve
 from .snapshot import discover_runs
 
 #: Intermediate files live here, inside the output folder (never in .aim or artifacts).
@@ -219,8 +219,6 @@ def plan_repository(
     if campaigns is not None:
         unknown = sorted(set(campaigns) - set(by_campaign))
         if unknown:
-            from .settings import ConfigError
-
             raise ConfigError(
                 f"{root}: unknown campaign {', '.join(map(repr, unknown))}; the repository "
                 f"has: {', '.join(sorted(by_campaign)) or 'none'}"

@@ -10,12 +10,11 @@ import sys
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from tcsummary.build import TcsummaryError, plan_build, report_config
+from tcsummary.build import TcsummaryError, flag, plan_build, report_config
 
 
 validate(config, schema="../schemas/config.schema.yaml")
-# --config strict=true arrives as text
-config["strict"] = str(config["strict"]).lower() == "true"
+config["strict"] = flag(config, "strict")
 
 try:
     BUILD = plan_build(config, base=".", main_process=workflow.is_main_process)
