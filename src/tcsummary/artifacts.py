@@ -330,6 +330,16 @@ def read_params(path: Path | str, data: bytes | None = None) -> dict[str, Any]:
     return {str(key): value for key, value in data.items()}
 
 
+def check_params(path: Path, data: bytes | None = None) -> tuple[dict[str, Any] | None, str | None]:
+    """A run's ``params.yml`` and what is wrong with it (one of the two is None)."""
+    if data is None and not path.exists():
+        return None, f"{path.name} is missing"
+    try:
+        return read_params(path, data), None
+    except ArtifactFormatError as exc:
+        return None, exc.in_folder
+
+
 def check_context(
     folder: Path, context: str, data: dict[str, bytes] | None = None
 ) -> tuple[ClassReport, ConfusionMatrix]:
@@ -366,10 +376,9 @@ def inventory_artifacts(folder: Path, run_hash: str, validate: bool = True) -> A
     if "params.yml" not in names:
         inventory.problems.append("params.yml is missing")
     elif validate:
-        try:
-            inventory.params = read_params(folder / "params.yml")
-        except ArtifactFormatError as exc:
-            inventory.problems.append(f"params.yml: {exc.problem}")
+        inventory.params, problem = check_params(folder / "params.yml")
+        if problem:
+            inventory.problems.append(problem)
     for context in sorted(set(inventory.class_reports) - set(inventory.confusion_matrices)):
         inventory.problems.append(
             f"{context}{CONF_MATRIX_SUFFIX} is missing ({context}{CLASS_REPORT_SUFFIX} exists)"
@@ -383,5 +392,5 @@ def inventory_artifacts(folder: Path, run_hash: str, validate: bool = True) -> A
             try:
                 check_context(folder, context)
             except ArtifactFormatError as exc:
-                inventory.problems.append(f"{exc.path.name}: {exc.problem}")
+                inventory.problems.append(exc.in_folder)
     return inventory

@@ -29,3 +29,8 @@ class ArtifactFormatError(TcsummaryError):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+    @property
+    def in_folder(self) -> str:
+        """``<file name>: <problem>``, for lists that already say which run folder."""
+        return f"{self.path.name}: {self.problem}"

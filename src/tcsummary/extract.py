@@ -25,8 +25,8 @@ from .artifacts import (
     CLASS_REPORT_SUFFIX,
     CONF_MATRIX_SUFFIX,
     check_context,
+    check_params,
     read_artifact_bytes,
-    read_params,
 )
 from .atomic import write_bytes
 from .errors import ArtifactFormatError
@@ -52,10 +52,6 @@ def artifact_files(folder: Path, contexts: Iterable[str]) -> list[Path]:
     return [folder / name for name in wanted_files(contexts) if name in names]
 
 
-def _problem(exc: ArtifactFormatError) -> str:
-    return f"{exc.path.name}: {exc.problem}"
-
-
 def extract_context(folder: Path, context: str, data: dict[str, bytes]) -> dict[str, Any]:
     """One context of one run: per-class scores, support and matrix, or the problem."""
     names = (f"{context}{CLASS_REPORT_SUFFIX}", f"{context}{CONF_MATRIX_SUFFIX}")
@@ -66,7 +62,7 @@ def extract_context(folder: Path, context: str, data: dict[str, bytes]) -> dict[
     try:
         report, matrix = check_context(folder, context, data)
     except ArtifactFormatError as exc:
-        return {"problem": _problem(exc)}
+        return {"problem": exc.in_folder}
     return {
         "classes": list(report.classes),
         "precision": list(report.precision),
@@ -103,18 +99,9 @@ def parse_run(
         "contexts": {},
         "sha256": {name: hashlib.sha256(raw).hexdigest() for name, raw in sorted(data.items())},
     }
-    if "params.yml" in data:
-        try:
-            read_params(folder / "params.yml", data["params.yml"])
-        except ArtifactFormatError as exc:
-            record["warnings"].append(_problem(exc))
-    elif (folder / "params.yml").exists():
-        try:
-            read_params(folder / "params.yml")
-        except ArtifactFormatError as exc:
-            record["warnings"].append(_problem(exc))
-    else:
-        record["warnings"].append("params.yml is missing")
+    _, problem = check_params(folder / "params.yml", data.get("params.yml"))
+    if problem:
+        record["warnings"].append(problem)
     for context in contexts:
         record["contexts"][context] = extract_context(folder, context, data)
     return record
