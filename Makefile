@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 venv: $(VENV)/.installed
 
 $(EXAMPLE)/.aim: | $(VENV)/.installed
-	$(BIN)/tcsummary example $(EXAMPLE) --runs 48 --campaigns 2 --imperfections
+	$(BIN)/tcsummary example $(EXAMPLE) --imperfections
 
 ## Build the bundled example repository (if missing) and its campaign reports.
 report: $(VENV)/.installed $(EXAMPLE)/.aim

@@ -20,3 +20,4 @@ rule all:
     input:
         all_reports(),
     default_target: True
+    localrule: True

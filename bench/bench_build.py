@@ -52,7 +52,7 @@ PROFILE = PROJECT / "profiles" / "default"
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 #: Hash seed of the added run (the generator's writers use WRITER_SEEDS).
 NEW_RUN_SEED = max(WRITER_SEEDS) + 101
-#: The build's intermediate files, inside the output folder (tcsummary.plan.WORK_DIR).
+#: The build's intermediate files, inside the output folder (tcsummary.plan.campaigns.WORK_DIR).
 WORK_DIR = ".tcsummary"
 
 #: ``python -c LAUNCHER LOG CWD CMD...``: runs CMD with its output in LOG and prints, as JSON,

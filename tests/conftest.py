@@ -23,6 +23,8 @@ import pytest
 from tcsummary.example import RunSpec, plan_example, write_example
 
 FIXTURES = Path(__file__).parent / "fixtures"
+PROJECT = Path(__file__).resolve().parents[1]
+SCHEMA = PROJECT / "workflow" / "schemas" / "config.schema.yaml"
 LEGACY_TARBALL = FIXTURES / "legacy-aim-3.17.4.tar.gz"
 AIM = Path(sys.executable).parent / "aim"
 
@@ -115,3 +117,13 @@ def tree_state(root: Path) -> dict[str, str]:
                     digest = hashlib.sha256(fh.read()).hexdigest()
                 state[os.path.relpath(path, root)] = digest
     return state
+
+
+def workflow_config(**overrides):
+    """A validated config as the workflow sees it: the schema's defaults, then ``overrides``."""
+    import yaml
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    config = {k: spec["default"] for k, spec in schema["properties"].items() if "default" in spec}
+    config.update(overrides)
+    return config

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from tcsummary.aim_format import decode_path, decode_value, encode_path
-from tcsummary.aim_reader import TRACE_FIELDS, list_run_hashes, read_meta
+from tcsummary.read.aim_format import decode_path, decode_value, encode_path
+from tcsummary.read.aim_reader import TRACE_FIELDS, list_run_hashes, read_meta
 
 
 @pytest.mark.parametrize(

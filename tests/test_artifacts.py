@@ -7,20 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from tcsummary.artifacts import (
-    check_report_matches_matrix,
-    inventory_artifacts,
-    parse_class_report,
-    parse_confusion_matrix,
-    read_params,
-)
-from tcsummary.errors import ArtifactFormatError
+from tcsummary.core.errors import ArtifactFormatError
 from tcsummary.example import (
     CLASSES,
     RunSpec,
     class_report_csv,
     conf_matrix_csv,
     simulate_context,
+)
+from tcsummary.read.artifacts import (
+    check_report_matches_matrix,
+    inventory_artifacts,
+    parse_class_report,
+    parse_confusion_matrix,
+    read_params,
 )
 
 SPEC = RunSpec("noaug", 32, 42, 0, "1684447037", 1)

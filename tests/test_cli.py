@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tcsummary.cli import main
+from tcsummary.cli.main import main
+from tcsummary.core.model import NO_CAMPAIGN
 from tcsummary.example import CRASHED, RunSpec, write_example
-from tcsummary.model import NO_CAMPAIGN
 
 TCSUMMARY = Path(sys.executable).parent / "tcsummary"
 

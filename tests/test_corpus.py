@@ -377,7 +377,7 @@ def test_live_writer_is_reported_active_and_picked_up_later(corpus, tmp_path):
 
 
 def test_cli_on_every_case_answers_and_changes_nothing(corpus, capsys):
-    from tcsummary.cli import main
+    from tcsummary.cli.main import main
 
     roots, _, _, before, _ = corpus
     for name, root in roots.items():

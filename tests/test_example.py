@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from tcsummary.example import campaign_grid, plan_example, write_example
+from tcsummary.example import grid_cells, plan_example, write_example
 
 
 def _csv_bytes(root, written):
@@ -31,12 +31,12 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
 
 
 def test_grid_is_balanced():
-    cells = campaign_grid(24)
+    cells = grid_cells(24)
     assert len(cells) == len(set(cells)) == 24
     assert {c[0] for c in cells} == {"noaug", "rotate"} and {c[1] for c in cells} == {32, 64}
-    big = campaign_grid(315)
+    big = grid_cells(315)
     assert len(set(big)) == 315  # tcbench's full 7 x 3 x 3 x 5 grid
-    assert len(set(campaign_grid(400))) == 400
+    assert len(set(grid_cells(400))) == 400
 
 
 def test_imperfections_are_planned():

@@ -9,13 +9,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tcsummary.artifacts import (
+from tcsummary.core.errors import ArtifactFormatError
+from tcsummary.read.artifacts import (
     check_report_matches_matrix,
     parse_class_report,
     parse_confusion_matrix,
     read_params,
 )
-from tcsummary.errors import ArtifactFormatError
 
 VALID_REPORT = (
     "index,precision,recall,f1-score,support\n"

@@ -7,10 +7,11 @@ import random
 
 import pytest
 
-from tcsummary.atomic import write_if_changed
-from tcsummary.model import NO_CAMPAIGN, MetricValue, RunInfo
-from tcsummary.plan import batch_names, campaign_folder, safe_name, split_key, split_values
-from tcsummary.settings import (
+from tcsummary.core.files import safe_name, write_if_changed
+from tcsummary.core.model import NO_CAMPAIGN, MetricValue, RunInfo
+from tcsummary.plan.batches import batch_names
+from tcsummary.plan.campaigns import campaign_folder, split_key, split_values
+from tcsummary.plan.selection import (
     ConfigError,
     Selection,
     check_selection,
@@ -111,14 +112,16 @@ def test_written_files_get_the_usual_permissions(tmp_path):
 
 @pytest.mark.slow
 def test_the_bundled_example_is_generated_when_missing(tmp_path):
-    from tcsummary.build import plan_build
+    from conftest import workflow_config
 
-    config = {
-        "repositories": ["example"], "campaigns": "all", "metrics": ["acc"],
-        "example": {"path": "example", "runs": 4, "campaigns": 1},
-    }
+    from tcsummary.example import ensure_example
+    from tcsummary.plan.build import plan_build
+
+    root = tmp_path / "example"
+    assert ensure_example(root, runs=4, campaigns=1)
+    assert not ensure_example(root, runs=4, campaigns=1)  # present: left alone
+    config = workflow_config(repositories=["example"], metrics=["acc"])
     build = plan_build(config, base=tmp_path, main_process=True)
-    assert (tmp_path / "example" / ".aim").is_dir()
     plan = build.repositories[0]
     assert plan.summary == tmp_path / "example" / "campaign_summary"
     assert set(plan.campaigns) == {"1684447037", "_no_campaign"}
@@ -126,4 +129,4 @@ def test_the_bundled_example_is_generated_when_missing(tmp_path):
     other = {**config, "repositories": ["elsewhere"]}
     with pytest.raises(Exception, match="elsewhere: no such directory"):
         plan_build(other, base=tmp_path)
-    assert not (tmp_path / "elsewhere").exists()  # only the configured example is generated
+    assert not (tmp_path / "elsewhere").exists()  # planning never creates a repository

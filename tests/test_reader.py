@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tcsummary.aim_reader import read_meta, read_runs, read_series_points
-from tcsummary.artifacts import parse_class_report
-from tcsummary.errors import RepositoryError
+from tcsummary.core.errors import RepositoryError
+from tcsummary.core.model import ACTIVE, FINISHED, NO_CAMPAIGN, UNFINISHED
 from tcsummary.example import CRASHED, MISSING_ARTIFACT, MISSING_FILE, TEST_CONTEXTS
-from tcsummary.model import ACTIVE, FINISHED, NO_CAMPAIGN, UNFINISHED
-from tcsummary.repository import scan_repository
+from tcsummary.plan.campaigns import group_by_campaign
+from tcsummary.read.aim_reader import read_meta, read_runs, read_series_points
+from tcsummary.read.artifacts import parse_class_report
+from tcsummary.read.inventory import scan_repository
 
 
 def test_every_run_is_read_with_its_hparams(any_repo):
@@ -86,7 +87,8 @@ def test_campaigns_group_runs_and_name_the_runs_without_one(any_repo):
     expected: dict[str, set[str]] = {}
     for run_hash, spec in any_repo.specs.items():
         expected.setdefault(spec.campaign_id or NO_CAMPAIGN, set()).add(run_hash)
-    assert {k: set(v) for k, v in scan.campaigns().items()} == expected
+    groups = group_by_campaign(scan.runs.values())
+    assert {k: {r.hash for r in v} for k, v in groups.items()} == expected
 
 
 def test_artifact_inventory_and_problems(any_repo):
@@ -146,7 +148,7 @@ def test_legacy_repository_has_no_index(legacy_repo):
 
 def test_parallel_read_equals_serial(modern_repo, monkeypatch):
     serial = read_runs(modern_repo.root, workers=1)
-    from tcsummary import parallel
+    from tcsummary.core import parallel
 
     parts = parallel.chunked([r.hash for r in serial], 3)
     assert sum(parts, []) == [r.hash for r in serial] == sorted(modern_repo.specs)
@@ -212,8 +214,8 @@ def test_cached_discovery_takes_sqlite_props_afresh(modern_repo, tmp_path):
     import shutil
     import sqlite3
 
-    from tcsummary.model import MISSING_FROM_SQLITE
-    from tcsummary.snapshot import discover_runs
+    from tcsummary.core.model import MISSING_FROM_SQLITE
+    from tcsummary.read.discovery import discover_runs
 
     db = modern_repo.root / ".aim" / "run_metadata.sqlite"
     saved = tmp_path / "saved.sqlite"

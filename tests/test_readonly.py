@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conftest import tree_state
 
-from tcsummary.cli import main
-from tcsummary.repository import scan_repository
+from tcsummary.cli.main import main
+from tcsummary.read.inventory import scan_repository
 
 TCSUMMARY = Path(sys.executable).parent / "tcsummary"
 

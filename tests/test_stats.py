@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from tcsummary import stats
+from tcsummary.summarise import stats
 
 
 def reference_ci95(values):

@@ -61,6 +61,9 @@ DIM_EFFECT = {32: 0.0, 64: 0.004, 1500: -0.012}
 CLASS_DIFFICULTY = (0.04, -0.02, 0.01, -0.06, 0.03)
 EXPERIMENT = "augmentation-at-loading"
 FIRST_CAMPAIGN_ID = 1684447037
+#: Size of the bundled example (``tcsummary example`` and the workflow's generated example).
+DEFAULT_RUNS = 48
+DEFAULT_CAMPAIGNS = 2
 FINISHED, CRASHED, MISSING_ARTIFACT = "finished", "crashed", "missing-artifact"
 #: The file a "missing-artifact" run lacks.
 MISSING_FILE = "test-human_conf_mtx.csv"
@@ -155,7 +158,7 @@ class ContextResult:
         return row[1], row[2], row[3]
 
 
-def campaign_grid(n_runs: int) -> list[tuple[str, int, int, int]]:
+def grid_cells(n_runs: int) -> list[tuple[str, int, int, int]]:
     """The first ``n_runs`` cells (aug_name, flowpic_dim, seed, split) of a campaign.
 
     tcbench iterates ``product(splits, augs, dims, seeds)``; a small example keeps
@@ -215,7 +218,7 @@ def plan_example(
     ]
     for k, count in enumerate(per_campaign):
         campaign_id = str(FIRST_CAMPAIGN_ID + k * 86_400)
-        for idx, (aug, dim, seed, split) in enumerate(campaign_grid(count), start=1):
+        for idx, (aug, dim, seed, split) in enumerate(grid_cells(count), start=1):
             specs.append(RunSpec(aug, dim, seed, split, campaign_id, idx))
     first = [i for i, s in enumerate(specs) if s.campaign_id == str(FIRST_CAMPAIGN_ID)]
     for i in first[::-1][:missing_artifact]:
@@ -485,8 +488,8 @@ def _crash_in_subprocess(root: Path, spec: RunSpec, seed: int, hash_seed: str) -
 
 def write_example(
     root: Path | str,
-    runs: int = 48,
-    campaigns: int = 2,
+    runs: int = DEFAULT_RUNS,
+    campaigns: int = DEFAULT_CAMPAIGNS,
     seed: int = 0,
     unfinished: int = 0,
     missing_artifact: int = 0,
@@ -522,6 +525,25 @@ def write_example(
     return written
 
 
+def ensure_example(root: Path, runs: int | None = None, campaigns: int | None = None) -> bool:
+    """Write the bundled example (with its imperfections) at ``root`` unless it has ``.aim``.
+
+    The workflow calls this for the configured example path only, so a user's
+    repository is never touched; returns whether anything was written.
+    """
+    if (root / ".aim").exists():
+        return False
+    write_example(
+        root,
+        runs=DEFAULT_RUNS if runs is None else runs,
+        campaigns=DEFAULT_CAMPAIGNS if campaigns is None else campaigns,
+        unfinished=1,
+        missing_artifact=1,
+        no_campaign=1,
+    )
+    return True
+
+
 def _run_folders(root: Path) -> list[str]:
     folder = root / "artifacts"
     return [p.name for p in folder.iterdir()] if folder.is_dir() else []
@@ -533,8 +555,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m tcsummary.example")
     parser.add_argument("root", type=Path)
-    parser.add_argument("--runs", type=int, default=48)
-    parser.add_argument("--campaigns", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
+    parser.add_argument("--campaigns", type=int, default=DEFAULT_CAMPAIGNS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--imperfections", action="store_true")
     parser.add_argument("--truth", type=Path, help="also write hash -> run spec as JSON here")

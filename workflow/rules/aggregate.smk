@@ -49,11 +49,10 @@ rule aggregate:
         mem_mb=1000,
         runtime=10,
     run:
-        from tcsummary.pipeline import run_aggregation
+        from tcsummary.jobs import aggregate
 
         out = (output.runs.rsplit("/", 1)[0], output.view)
-        note = run_aggregation(input.snapshot, input.extractions, *out, **params)
-        write_log(log[0], note)
+        aggregate(input.snapshot, input.extractions, *out, **params, log=log[0])
 
 
 rule tcbench_files:
@@ -75,9 +74,13 @@ rule tcbench_files:
         mem_mb=1000,
         runtime=10,
     run:
-        from tcsummary.pipeline import run_tcbench_files
+        from tcsummary.jobs import tcbench_files
 
-        note = run_tcbench_files(
-            input.snapshot, wildcards.key, wildcards.value, output.summary, output.runsinfo
+        tcbench_files(
+            input.snapshot,
+            wildcards.key,
+            wildcards.value,
+            output.summary,
+            output.runsinfo,
+            log=log[0],
         )
-        write_log(log[0], note)

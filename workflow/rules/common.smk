@@ -5,18 +5,36 @@
 # run's Aim record is cached by a fingerprint of its RocksDB files, and each
 # campaign's snapshot file is rewritten only when its content changes, so
 # Snakemake's mtime logic rebuilds exactly the campaigns that changed.
-import sys
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from tcsummary.build import TcsummaryError, flag, plan_build, report_config
+from tcsummary.core.errors import TcsummaryError
+from tcsummary.core.logs import console_logging
+from tcsummary.example import ensure_example
+from tcsummary.plan.build import flag, plan_build, report_config
+from tcsummary.plan.config import check_config, load_schema
 
 
-validate(config, schema="../schemas/config.schema.yaml")
-config["strict"] = flag(config, "strict")
+SCHEMA = Path(workflow.current_basedir) / ".." / "schemas" / "config.schema.yaml"
+
+
+def bundled_example():
+    """Generate the bundled example when it is a configured repository and missing."""
+    example = config["example"]
+    path = Path(example["path"]).resolve()
+    if any(Path(str(r)).resolve() == path for r in config["repositories"]):
+        ensure_example(path, example["runs"], example["campaigns"])
+
 
 try:
+    check_config(config, load_schema(SCHEMA))
+    validate(config, schema="../schemas/config.schema.yaml")
+    config["strict"] = flag(config, "strict")
+    console_logging()
+    if workflow.is_main_process:
+        bundled_example()
     BUILD = plan_build(config, base=".", main_process=workflow.is_main_process)
 except TcsummaryError as error:
     raise WorkflowError(f"tcsummary: {error}") from None
@@ -27,13 +45,6 @@ wildcard_constraints:
     batch=r"[^/]+",
     key=r"flowpic_dim|max_n_pkts",
     value=r"[^/]+",
-
-
-def write_log(path, note):
-    """What a job did, in one line (the package functions return it)."""
-    from tcsummary.atomic import write_text
-
-    write_text(path, f"{note}\n")
 
 
 def repository(wildcards):

@@ -17,6 +17,6 @@ rule extract:
         mem_mb=500,
         runtime=10,
     run:
-        from tcsummary.pipeline import run_extraction
+        from tcsummary.jobs import extract
 
-        write_log(log[0], run_extraction(input[0], output[0], threads))
+        extract(input[0], output[0], threads, log=log[0])

@@ -17,6 +17,6 @@ rule problems:
         strict=config["strict"],
     localrule: True
     run:
-        from tcsummary.pipeline import run_problems
+        from tcsummary.jobs import problems
 
-        write_log(log[0], run_problems(input[0], output[0], params.strict))
+        problems(input[0], output[0], params.strict, log=log[0])

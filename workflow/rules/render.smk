@@ -1,10 +1,6 @@
 # Rendering: report.html (self-contained), report.md, LaTeX tables, SVG figures.
 
 
-localrules:
-    all,
-
-
 rule render:
     input:
         view="{summary}/.tcsummary/{campaign}/view.json",
@@ -32,7 +28,6 @@ rule render:
         mem_mb=500,
         runtime=10,
     run:
-        from tcsummary.pipeline import run_rendering
+        from tcsummary.jobs import render
 
-        note = run_rendering(input.view, output.html.rsplit("/", 1)[0])
-        write_log(log[0], note)
+        render(input.view, output.html.rsplit("/", 1)[0], log=log[0])

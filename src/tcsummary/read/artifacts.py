@@ -16,15 +16,15 @@ import csv
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import ArtifactFormatError
-from .model import ArtifactInventory
+from ..core.errors import ArtifactFormatError
+from ..core.model import ArtifactInventory
 
 #: libyaml's safe loader is ~10x faster than the pure-Python one (1,000 params.yml: 8 s).
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -66,6 +66,14 @@ class ConfusionMatrix:
 
     def row_sums(self) -> tuple[int, ...]:
         return tuple(sum(row) for row in self.counts)
+
+
+def wanted_files(contexts: Iterable[str]) -> list[str]:
+    """The files of a run that a report reads for these contexts (params.yml, then CSVs)."""
+    names = ["params.yml"]
+    for context in contexts:
+        names += [f"{context}{CLASS_REPORT_SUFFIX}", f"{context}{CONF_MATRIX_SUFFIX}"]
+    return names
 
 
 def read_artifact_bytes(path: Path) -> bytes:

@@ -1,4 +1,4 @@
-"""The run model: plain dataclasses shared by the reader, the tables and the CLI.
+"""The run model: what a run, an artifact folder and a repository scan are, as plain data.
 
 They hold only plain Python values (no Aim objects, no open files), so a scan
 can be pickled between processes, cached, and compared in tests.
@@ -18,6 +18,8 @@ STATUSES = (FINISHED, ACTIVE, UNFINISHED)
 
 #: Label of the group of runs that carry no ``campaign_id`` hparam.
 NO_CAMPAIGN = "(no campaign)"
+#: Label of runs whose Aim metadata cannot be read: they belong to no campaign's report.
+UNKNOWN_CAMPAIGN = "(campaign unknown)"
 
 #: How a run whose metadata container cannot be read is marked (its campaign is unknown).
 UNREADABLE = "Aim metadata unreadable"
@@ -67,7 +69,9 @@ class RunInfo:
 
     @property
     def campaign(self) -> str:
-        """The campaign id, or the explicit :data:`NO_CAMPAIGN` label."""
+        """The campaign id, :data:`NO_CAMPAIGN`, or :data:`UNKNOWN_CAMPAIGN` if unreadable."""
+        if self.unreadable:
+            return UNKNOWN_CAMPAIGN
         return self.campaign_id if self.campaign_id is not None else NO_CAMPAIGN
 
     @property
@@ -81,10 +85,6 @@ class RunInfo:
         if self.creation_time is None or self.end_time is None:
             return None
         return self.end_time - self.creation_time
-
-    @property
-    def contexts(self) -> list[str]:
-        return sorted({ctx for _, ctx in self.metrics})
 
     def to_record(self) -> dict[str, Any]:
         """The run as plain JSON data (the discovery cache and campaign snapshots store it)."""
@@ -125,10 +125,6 @@ class RunInfo:
             problems=list(record["problems"]),
         )
 
-    @property
-    def metric_names(self) -> list[str]:
-        return sorted({name for name, _ in self.metrics})
-
 
 @dataclass
 class ArtifactInventory:
@@ -166,17 +162,3 @@ class RepositoryScan:
     @property
     def artifacts_without_run(self) -> list[str]:
         return sorted(set(self.artifacts) - set(self.runs))
-
-    def campaigns(self) -> dict[str, list[str]]:
-        """Campaign label -> sorted run hashes; runs without campaign_id under NO_CAMPAIGN."""
-        groups: dict[str, list[str]] = {}
-        for run in self.runs.values():
-            groups.setdefault(run.campaign, []).append(run.hash)
-        return {key: sorted(groups[key]) for key in sorted(groups, key=_campaign_sort_key)}
-
-
-def _campaign_sort_key(label: str) -> tuple[int, str]:
-    """Real campaigns first (numeric ids in numeric order), the no-campaign group last."""
-    if label == NO_CAMPAIGN:
-        return (2, "")
-    return (0, label.rjust(32)) if label.isdigit() else (1, label)

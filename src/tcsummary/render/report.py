@@ -15,9 +15,8 @@ from typing import Any
 
 import jinja2
 
+from ..core.files import safe_name, write_text
 from . import svg
-from .atomic import write_text
-from .plan import safe_name
 
 TEMPLATES = Path(__file__).parent / "templates"
 

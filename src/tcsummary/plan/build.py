@@ -1,7 +1,9 @@
-"""From the workflow config to the plan of a build: the one entry point of common.smk.
+"""From the validated workflow config to the plan of a build: what common.smk calls.
 
 Kept in the package (not in the Snakefile) so the CLI, the tests and the
-workflow resolve repositories, output folders and campaigns the same way.
+workflow resolve repositories, output folders and campaigns the same way. The
+config it gets has been validated against ``workflow/schemas/config.schema.yaml``,
+which also filled in every default: no default lives in Python.
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .atomic import remove_stale_temporaries
-from .errors import TcsummaryError
+from ..core.files import remove_stale_temporaries
+from .campaigns import WORK_DIR, RepositoryPlan, plan_repository
 from .lock import hold_build_lock
-from .plan import WORK_DIR, RepositoryPlan, plan_repository
-from .settings import ConfigError, Selection
+from .selection import ConfigError, Selection
 from .waiting import wait_until_idle
 
 
@@ -50,12 +51,12 @@ REPORT_KEYS = ("repositories", "campaigns", "metrics", "contexts", "groupby", "o
 
 def flag(config: dict[str, Any], key: str) -> bool:
     """A yes/no config key: YAML gives a bool, ``--config key=true`` gives the text "true"."""
-    return str(config.get(key, False)).lower() == "true"
+    return str(config[key]).lower() == "true"
 
 
 def report_config(config: dict[str, Any]) -> dict[str, Any]:
     """The part of the config recorded in provenance and compared for reruns."""
-    return {key: config.get(key) for key in REPORT_KEYS}
+    return {key: config[key] for key in REPORT_KEYS}
 
 
 def output_folders(roots: list[Path], output: str | None, base: Path) -> list[Path]:
@@ -74,25 +75,6 @@ def output_folders(roots: list[Path], output: str | None, base: Path) -> list[Pa
     return [target / name for name in names]
 
 
-def ensure_example(root: Path, config: dict[str, Any], base: Path) -> None:
-    """Generate the bundled example when it is the configured repository and is missing."""
-    example = config.get("example") or {}
-    path = example.get("path")
-    if path is None or (base / path).resolve() != root or (root / ".aim").exists():
-        return
-    from .example import write_example
-
-    write_example(
-        root,
-        runs=int(example.get("runs", 48)),
-        campaigns=int(example.get("campaigns", 2)),
-        seed=0,
-        unfinished=1,
-        missing_artifact=1,
-        no_campaign=1,
-    )
-
-
 def plan_build(
     config: dict[str, Any], base: Path | str = ".", main_process: bool = False
 ) -> Build:
@@ -105,12 +87,11 @@ def plan_build(
     base = Path(base).resolve()
     roots = [(base / str(r)).resolve() for r in config["repositories"]]
     selection = Selection.from_config(config)
-    campaigns = config.get("campaigns", "all")
-    wanted = None if campaigns in (None, "all") else [str(c) for c in campaigns]
-    summaries = output_folders(roots, config.get("output"), base)
+    campaigns = config["campaigns"]
+    wanted = None if campaigns == "all" else [str(c) for c in campaigns]
+    summaries = output_folders(roots, config["output"], base)
     plans, locks = [], []
     for root, summary in zip(roots, summaries, strict=True):
-        ensure_example(root, config, base)
         if main_process and root.exists():
             locks.append(hold_build_lock(summary))
             remove_stale_temporaries(summary)
@@ -118,17 +99,15 @@ def plan_build(
                 wait_until_idle(
                     root,
                     wanted,
-                    poll_seconds=float(config.get("wait_poll_seconds", 30)),
-                    timeout_seconds=float(config.get("wait_timeout_minutes", 1440)) * 60,
+                    poll_seconds=float(config["wait_poll_seconds"]),
+                    timeout_seconds=float(config["wait_timeout_minutes"]) * 60,
                     cache=summary / WORK_DIR / "aim-cache.json",
                 )
         plans.append(
             plan_repository(
                 root, summary, selection, wanted,
-                workers=int(config.get("workers", 2)), write=main_process,
+                workers=int(config["workers"]), write=main_process,
             )
         )
     return Build(plans, locks)
 
-
-__all__ = ["Build", "TcsummaryError", "plan_build"]

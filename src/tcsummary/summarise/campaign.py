@@ -1,6 +1,6 @@
-"""Aggregate one campaign: from its Aim snapshot and extracted artifacts to tables.
+"""One campaign's tables: which runs count, and metrics, per-class and confusion statistics.
 
-Pure functions over plain data and DataFrames; :mod:`pipeline` does the I/O.
+Pure functions over plain data and DataFrames; :mod:`tcsummary.jobs` does the I/O.
 Sources are kept apart on purpose: final metrics come from Aim (as tcbench's
 report does), per-class scores and confusion matrices from the artifact CSVs.
 A run that did not finish is left out of every statistic; a broken or missing
@@ -10,7 +10,6 @@ context only. Every exclusion is kept with its reason.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -19,32 +18,12 @@ from typing import Any
 
 import pandas as pd
 
+from ..core import values as hv
+from ..core.errors import StrictError, first_of
+from ..core.model import FINISHED
 from . import stats
-from .model import FINISHED
 
-#: Columns tcbench's runsinfo parquet starts with (aim's Run.dataframe() props).
-RUN_PROPS = (
-    "hash", "name", "description", "archived", "creation_time", "end_time",
-    "active", "experiment", "tags",
-)
-STAT_NAMES = ("count", "mean", "std", "ci95")
-DURATION_STATS = ("mean", "std", "ci95")
 CLASS_SCORES = ("precision", "recall", "f1")
-
-
-def cell_value(value: Any) -> Any:
-    """hparam values as table cells: lists as JSON text (hashable, readable)."""
-    if isinstance(value, (list, tuple, dict)):
-        return json.dumps(value)
-    return value
-
-
-def sort_key(value: Any) -> tuple[int, Any]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return (2, "")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return (0, value)
-    return (1, str(value))
 
 
 @dataclass
@@ -77,7 +56,7 @@ class RunRow:
         value = self.record["hparams"].get(name)
         if value is None and name == "campaign_id":
             return campaign
-        return cell_value(value)
+        return hv.cell(value)
 
 
 def exclusion_reason(record: dict[str, Any]) -> str:
@@ -127,79 +106,6 @@ def _exclude_odd_classes(rows: list[RunRow], contexts: Sequence[str]) -> None:
                 )
 
 
-def long_frame(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame:
-    """tcbench's (run x context) table of the included runs: props, hparams, metrics."""
-    settings = snapshot["settings"]
-    campaign = snapshot["campaign"]
-    hparam_names = sorted(
-        {k for r in rows for k in r.record["hparams"]} | set(settings["groupby"])
-    )
-    records = []
-    for row in rows:
-        if not row.included:
-            continue
-        rec = row.record
-        base: dict[str, Any] = {
-            "hash": rec["hash"],
-            "name": rec["name"],
-            "description": rec["description"],
-            "archived": rec["archived"],
-            "creation_time": rec["creation_time"],
-            "end_time": rec["end_time"],
-            "active": rec["end_time"] is None,
-            "experiment": rec["experiment"],
-            "tags": json.dumps(rec["tags"]),
-        }
-        for name in hparam_names:
-            base[name] = row.hparam(name, campaign)
-        for context in settings["contexts"]:
-            item = dict(base)
-            for metric in settings["metrics"]:
-                value = row.metric(metric, context)
-                item[metric] = math.nan if value is None else value
-            item["test_split_name"] = context
-            item["run_duration"] = row.duration
-            records.append(item)
-    columns = [*RUN_PROPS, *hparam_names, *settings["metrics"], "test_split_name", "run_duration"]
-    frame = pd.DataFrame.from_records(records, columns=columns)
-    if frame.empty:
-        return frame
-    return frame.astype({m: float for m in settings["metrics"]})
-
-
-def _ci95(series: pd.Series) -> float:
-    return stats.ci95(series.tolist())
-
-
-def tcbench_summary(snapshot: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
-    """tcbench's summary table: count/mean/std/ci95 per metric and run_duration per group."""
-    settings = snapshot["settings"]
-    keys = ["test_split_name", *[k for k in settings["groupby"] if k != "test_split_name"]]
-    agg: dict[str, Any] = {
-        m: ["count", "mean", "std", ("ci95", _ci95)] for m in settings["metrics"]
-    }
-    agg["run_duration"] = ["mean", "std", ("ci95", _ci95)]
-    if frame.empty:
-        columns = pd.MultiIndex.from_tuples(
-            [(k, "") for k in keys]
-            + [(m, s) for m in settings["metrics"] for s in STAT_NAMES]
-            + [("run_duration", s) for s in DURATION_STATS]
-        )
-        return pd.DataFrame(columns=columns)
-    table = frame[keys + list(settings["metrics"]) + ["run_duration"]].groupby(by=keys).agg(agg)
-    return table.reset_index()
-
-
-def tcbench_split(summary: pd.DataFrame, key: str, value: str) -> pd.DataFrame:
-    """The rows of one flowpic_dim (or max_n_pkts) value, that column dropped, as tcbench does.
-
-    ``value`` is compared as text: it comes from a file name (a rule wildcard).
-    """
-    if (key, "") in summary.columns:
-        summary = summary[summary[(key, "")].astype(str) == value].drop([(key, "")], axis=1)
-    return summary.reset_index(drop=True)
-
-
 def group_of(row: RunRow, keys: Sequence[str], campaign: str) -> tuple[Any, ...]:
     return tuple(row.hparam(k, campaign) for k in keys)
 
@@ -212,7 +118,7 @@ def groups(
     for row in rows:
         if row.included:
             found.setdefault(group_of(row, keys, campaign), []).append(row)
-    return sorted(found.items(), key=lambda item: [sort_key(v) for v in item[0]])
+    return sorted(found.items(), key=lambda item: [hv.sort_key(v) for v in item[0]])
 
 
 def metrics_table(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame:
@@ -367,10 +273,22 @@ def runs_table(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame
             "run_duration": row.duration,
         }
         for name in hparam_names:
-            record[name] = cell_value(rec["hparams"].get(name))
+            record[name] = hv.cell(rec["hparams"].get(name))
         for context in settings["contexts"]:
             for metric in settings["metrics"]:
                 record[f"{metric}.{context}"] = row.metric(metric, context)
         records.append(record)
     frame = pd.DataFrame.from_records(records)
     return frame.sort_values(["included", "hash"], ascending=[False, True], kind="stable")
+
+
+def check_strict(campaign: str, rows: Sequence[RunRow]) -> None:
+    """``strict=true``: raise on the first exclusion, naming how many there are."""
+    found = [f"run {r.hash} excluded: {r.reason}" for r in rows if not r.included]
+    found += [
+        f"run {r.hash}, {context}: {problem}"
+        for r in rows if r.included
+        for context, problem in sorted(r.context_problems.items())
+    ]
+    if found:
+        raise StrictError(f"campaign {campaign}: {first_of(found, '; runs.csv lists them')}")

@@ -9,14 +9,14 @@ Runs that crashed are not active (no live writer), so they never block.
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import TcsummaryError
-from .model import ACTIVE
-from .snapshot import discover_runs
+from ..core.errors import TcsummaryError
+from ..core.model import ACTIVE
+from ..read.discovery import discover_runs
 
 
 class StillRunning(TcsummaryError):
@@ -40,10 +40,11 @@ def wait_until_idle(
     poll_seconds: float,
     timeout_seconds: float,
     cache: Path | None = None,
-    say: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True),
+    say: Callable[[str], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> float:
     """Block until no selected campaign has an active run; returns the seconds waited."""
+    say = say or logging.getLogger(__name__).warning
     started = time.monotonic()
     last = None
     while True:
@@ -51,12 +52,12 @@ def wait_until_idle(
         waited = time.monotonic() - started
         if not counts:
             if last is not None:
-                say(f"tcsummary: {root}: no active runs left after {waited:.0f} s, building")
+                say(f"{root}: no active runs left after {waited:.0f} s, building")
             return waited
         text = ", ".join(f"{n} in campaign {c}" for c, n in sorted(counts.items()))
         if waited >= timeout_seconds:
             raise StillRunning(f"{root}: still active after {waited:.0f} s: {text}")
         if text != last:
-            say(f"tcsummary: {root}: waiting for active runs ({text})")
+            say(f"{root}: waiting for active runs ({text})")
             last = text
         sleep(poll_seconds)

@@ -34,3 +34,13 @@ class ArtifactFormatError(TcsummaryError):
     def in_folder(self) -> str:
         """``<file name>: <problem>``, for lists that already say which run folder."""
         return f"{self.path.name}: {self.problem}"
+
+
+class StrictError(TcsummaryError):
+    """``strict=true`` and something was excluded."""
+
+
+def first_of(found: list[str], hint: str = "") -> str:
+    """The first problem, and how many more there are (errors stay one line)."""
+    more = f" (and {len(found) - 1} more{hint})" if len(found) > 1 else ""
+    return f"{found[0]}{more}"

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import TcsummaryError
+from ..core.errors import TcsummaryError
 
 JOB_ID = re.compile(r"^\d+(_\d+)?(\.\w+)?$")
 
@@ -25,13 +25,29 @@ class SubmitError(TcsummaryError):
     """sbatch is missing or refused the job."""
 
 
-def project_dir() -> Path:
-    """The folder holding the workflow's Snakefile (the package is installed from it)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "Snakefile").is_file() and (parent / "workflow" / "rules").is_dir():
-            return parent
-    raise SubmitError(f"{here}: cannot find the workflow's Snakefile above the package")
+def is_workflow_dir(folder: Path) -> bool:
+    return (folder / "Snakefile").is_file() and (folder / "workflow" / "rules").is_dir()
+
+
+def project_dir(given: Path | None = None) -> Path:
+    """The tcsummary checkout whose workflow the job runs.
+
+    ``--workflow DIR`` first, then the current directory, then the checkout an
+    editable install points to. A regular (wheel) install holds only the
+    package, not the Snakefile: then the user must say where the clone is.
+    """
+    if given is not None:
+        if is_workflow_dir(given):
+            return given.resolve()
+        raise SubmitError(f"{given}: not a tcsummary checkout (no Snakefile and workflow/rules)")
+    candidates = [Path.cwd(), *Path(__file__).resolve().parents]
+    for folder in candidates:
+        if is_workflow_dir(folder):
+            return folder.resolve()
+    raise SubmitError(
+        "cannot find the tcsummary workflow (Snakefile, workflow/rules): run from a clone "
+        "of tcsummary or pass --workflow <clone>"
+    )
 
 
 def parse_job_ids(text: str | None) -> list[str]:
@@ -57,6 +73,7 @@ class Submission:
     minutes: int = 120
     output: Path | None = None
     sbatch_args: list[str] = field(default_factory=list)
+    workflow: Path | None = None
 
     def snakemake_command(self, project: Path) -> list[str]:
         config = [f'repositories=["{self.root}"]']
@@ -101,7 +118,7 @@ class Submission:
 
 def submit(job: Submission, dry_run: bool = False) -> str:
     """Submit the build; returns SLURM's job id (or, with ``dry_run``, what would run)."""
-    project = project_dir()
+    project = project_dir(job.workflow)
     summary = job.output or job.root / "campaign_summary"
     log_dir = summary / ".tcsummary" / "logs"
     command = job.sbatch_command(log_dir)

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .aim_format import open_run_db, read_subtrees
-from .errors import RepositoryError
-from .model import (
+from ..core.errors import RepositoryError
+from ..core.model import (
     ACTIVE,
     FINISHED,
     MISSING_FROM_SQLITE,
@@ -36,7 +35,8 @@ from .model import (
     MetricValue,
     RunInfo,
 )
-from .parallel import map_chunks
+from ..core.parallel import map_chunks
+from .aim_format import open_run_db, read_subtrees
 
 RUN_HASH = re.compile(r"^[0-9a-f]{24}$")
 #: A run locked from another machine counts as active if it wrote this recently (s).

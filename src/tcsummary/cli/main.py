@@ -1,15 +1,16 @@
 """The ``tcsummary`` command line: explore a tcbench repository from the shell.
 
-Every subcommand is a thin layer over :mod:`tcsummary.repository` and
-:mod:`tcsummary.tables`; it only chooses the output format (a rich table for
-people, CSV or JSON for scripts).
+Every subcommand is a thin layer over the stages: :mod:`read.inventory` scans,
+:mod:`plan.campaigns` groups runs by campaign, :mod:`plan.grid` and
+:mod:`summarise.properties` compute what is shown, :mod:`cli.views` lays out the
+run table. Here only the output format is chosen (a rich table for people, CSV
+or JSON for scripts).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from collections.abc import Sequence
@@ -18,18 +19,16 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
-from .errors import TcsummaryError
-from .model import NO_CAMPAIGN, RepositoryScan
-from .repository import scan_repository
-from .tables import (
-    RUN_COLUMNS,
-    Properties,
-    campaign_grids,
-    properties,
-    runs_frame,
-    varying_hparams,
-)
+from .. import __version__
+from ..core import values as hv
+from ..core.errors import TcsummaryError
+from ..core.logs import console_logging
+from ..core.model import NO_CAMPAIGN, RepositoryScan
+from ..plan.campaigns import group_by_campaign
+from ..plan.grid import campaign_grid, varying_hparams
+from ..read.inventory import scan_repository
+from ..summarise.properties import Properties, properties
+from .views import RUN_COLUMNS, runs_frame
 
 EXIT_USAGE = 2
 
@@ -38,18 +37,8 @@ def _workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, tuple):
-        return list(value)
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
 def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, default=_jsonable, sort_keys=False)
+    json.dump(hv.plain(data), sys.stdout, indent=2, default=str, sort_keys=False)
     sys.stdout.write("\n")
 
 
@@ -74,12 +63,8 @@ def _rich_table(frame: pd.DataFrame, title: str | None = None):
         no_wrap = column in ("hash", "created", "artifacts")
         table.add_column(str(column), overflow="fold", no_wrap=no_wrap)
     for row in frame.itertuples(index=False):
-        table.add_row(*("" if _missing(v) else _fmt(v) for v in row))
+        table.add_row(*("" if hv.is_missing(v) or v is pd.NA else _fmt(v) for v in row))
     return table
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _fmt(value: Any) -> str:
@@ -103,9 +88,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json":
-        _print_json([{k: _jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")])
+        _print_json(frame.to_dict("records"))
     else:
-        keys = varying_hparams(frame)
+        shown_runs = [scan.runs[h] for h in frame["hash"]]
+        keys = [k for k in varying_hparams(shown_runs) if k in frame.columns]
         columns = [c for c in RUN_COLUMNS if c != "problems"] + keys + ["problems"]
         constant = [c for c in ("campaign", "experiment") if frame[c].nunique() == 1]
         title = f"{len(frame)} runs in {args.root}"
@@ -133,9 +119,9 @@ def _properties_rows(props: Properties) -> list[tuple[str, str]]:
 def cmd_properties(args: argparse.Namespace) -> int:
     scan = _scan(args.root, validate=False)
     groups = {"repository": list(scan.runs.values())}
-    for label, hashes in scan.campaigns().items():
+    for label, runs in group_by_campaign(scan.runs.values()).items():
         if args.campaign is None or label == args.campaign:
-            groups[f"campaign {label}"] = [scan.runs[h] for h in hashes]
+            groups[f"campaign {label}"] = runs
     if args.campaign is not None:
         groups.pop("repository")
         if not groups:
@@ -166,7 +152,10 @@ def cmd_properties(args: argparse.Namespace) -> int:
 
 def cmd_campaigns(args: argparse.Namespace) -> int:
     scan = _scan(args.root, validate=False)
-    grids = campaign_grids(scan)
+    grids = [
+        campaign_grid(label, runs)
+        for label, runs in group_by_campaign(scan.runs.values()).items()
+    ]
     if args.format == "json":
         _print_json([g.as_dict() for g in grids])
         return 0
@@ -201,7 +190,7 @@ def cmd_campaigns(args: argparse.Namespace) -> int:
 
 
 def cmd_example(args: argparse.Namespace) -> int:
-    from .example import write_example
+    from ..example import write_example
 
     extra = 1 if args.imperfections else 0
     written = write_example(
@@ -230,6 +219,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         output=args.output.resolve() if args.output else None,
         sbatch_args=list(args.sbatch_arg or []),
+        workflow=args.workflow,
     )
     if not (job.root / ".aim").is_dir():
         raise TcsummaryError(f"{job.root}: not a tcbench repository (no .aim folder)")
@@ -238,6 +228,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..example import DEFAULT_CAMPAIGNS, DEFAULT_RUNS
+
     parser = argparse.ArgumentParser(
         prog="tcsummary",
         description="Explore tcbench repositories (Aim runs + artifacts), build campaign reports.",
@@ -276,8 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     example = sub.add_parser("example", help="write a realistic example repository")
     example.add_argument("path", type=Path)
-    example.add_argument("--runs", type=int, default=48, help="campaign runs in total")
-    example.add_argument("--campaigns", type=int, default=2)
+    example.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="campaign runs in total")
+    example.add_argument("--campaigns", type=int, default=DEFAULT_CAMPAIGNS)
     example.add_argument("--seed", type=int, default=0)
     example.add_argument(
         "--imperfections",
@@ -301,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub_submit.add_argument("--output", type=Path, help="reports folder (read-only repos)")
     sub_submit.add_argument("--sbatch-arg", action="append", metavar="ARG",
                             help="passed to sbatch, e.g. --sbatch-arg=--partition=gpu (repeat)")
+    sub_submit.add_argument("--workflow", type=Path,
+                            help="the tcsummary clone holding the Snakefile (default: found "
+                            "from the current directory or the editable install)")
     sub_submit.add_argument("--dry-run", action="store_true",
                             help="print the sbatch command and script instead of submitting")
     sub_submit.set_defaults(func=cmd_submit)
@@ -310,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    console_logging()
     try:
         return int(args.func(args))
     except TcsummaryError as exc:

@@ -12,10 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import TcsummaryError
-from .model import CAMPAIGN_KEYS, FINISHED, RunInfo, is_replicate_key
-
-DEFAULT_METRICS = ("acc", "f1", "precision", "recall")
+from ..core.errors import TcsummaryError
+from ..core.model import FINISHED, RunInfo, is_replicate_key
+from .grid import varying_hparams
 
 
 class ConfigError(TcsummaryError):
@@ -26,32 +25,23 @@ class ConfigError(TcsummaryError):
 class Selection:
     """The user's choice, before it is resolved against a campaign (None = default)."""
 
-    metrics: tuple[str, ...] = DEFAULT_METRICS
+    metrics: tuple[str, ...]
     contexts: tuple[str, ...] | None = None
     groupby: tuple[str, ...] | None = None
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Selection:
+        """From the validated config (the schema fills every default)."""
+
         def names(key: str) -> tuple[str, ...] | None:
-            value = config.get(key)
-            if value is None:
-                return None
-            if isinstance(value, str):
-                value = [v.strip() for v in value.split(",") if v.strip()]
-            return tuple(str(v) for v in value)
+            value = config[key]
+            return None if value is None else tuple(str(v) for v in value)
 
         return cls(
-            metrics=names("metrics") or DEFAULT_METRICS,
+            metrics=names("metrics") or (),
             contexts=names("contexts"),
             groupby=names("groupby"),
         )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "metrics": list(self.metrics),
-            "contexts": None if self.contexts is None else list(self.contexts),
-            "groupby": None if self.groupby is None else list(self.groupby),
-        }
 
 
 def _listing(values: Iterable[str]) -> str:
@@ -87,13 +77,7 @@ def default_groupby(runs: Sequence[RunInfo]) -> tuple[str, ...]:
     tcbench's rule, computed per campaign and over finished runs; with no such
     hparam the campaign itself is the one group (tcbench then groups by campaign_id).
     """
-    names = sorted({k for r in runs for k in r.hparams} - set(CAMPAIGN_KEYS))
-    keys = [
-        name
-        for name in names
-        if not is_replicate_key(name)
-        and len({repr(r.hparams.get(name)) for r in runs}) > 1
-    ]
+    keys = [name for name in varying_hparams(runs) if not is_replicate_key(name)]
     return tuple(keys) if keys else ("campaign_id",)
 
 

@@ -1,4 +1,4 @@
-"""Write files so that a reader never sees half of one, even after kill -9.
+"""Files tcsummary writes: never half-written (even after kill -9), never outside their folder.
 
 Everything tcsummary writes goes to a temporary file in the destination folder
 and is renamed over the target: on POSIX the rename is atomic, so the target is
@@ -10,11 +10,15 @@ per file across hundreds of figures.)
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 def _umask() -> int:
@@ -86,3 +90,17 @@ def write_if_changed(path: Path | str, data: bytes) -> bool:
         pass
     write_bytes(path, data)
     return True
+
+
+def safe_name(text: str) -> str:
+    """A file or folder name for any text that can never leave its parent folder.
+
+    Plain names (tcbench's epoch campaign ids) are kept as they are; anything
+    else (slashes, ``..``, spaces, unicode) is reduced to safe characters and
+    made unique with a short hash of the original text.
+    """
+    if _SAFE_NAME.match(text) and ".." not in text:
+        return text
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:60] or "x"
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    return f"{safe}-{digest}"

@@ -18,6 +18,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..core.files import write_bytes
+from ..core.model import RunInfo
 from .aim_reader import (
     aim_dir_of,
     apply_props,
@@ -26,8 +28,6 @@ from .aim_reader import (
     read_runs,
     run_status,
 )
-from .atomic import write_bytes
-from .model import RunInfo
 
 CACHE_VERSION = 3
 

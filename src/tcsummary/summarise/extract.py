@@ -21,30 +21,23 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .artifacts import (
+from ..core.errors import ArtifactFormatError
+from ..core.parallel import map_chunks
+from ..read.artifacts import (
     CLASS_REPORT_SUFFIX,
     CONF_MATRIX_SUFFIX,
     check_context,
     check_params,
     read_artifact_bytes,
+    wanted_files,
 )
-from .atomic import write_bytes
-from .errors import ArtifactFormatError
-from .parallel import map_chunks
 
 #: Bump when what a record holds changes, so old memos are not reused.
 RECORD_VERSION = 1
 
 
-def wanted_files(contexts: Iterable[str]) -> list[str]:
-    names = ["params.yml"]
-    for context in contexts:
-        names += [f"{context}{CLASS_REPORT_SUFFIX}", f"{context}{CONF_MATRIX_SUFFIX}"]
-    return names
-
-
 def artifact_files(folder: Path, contexts: Iterable[str]) -> list[Path]:
-    """The files of a run that extraction reads and that exist (they are the job's inputs)."""
+    """The files of a run that extraction reads and that exist in its folder."""
     try:
         names = {entry.name for entry in folder.iterdir()}
     except OSError:
@@ -150,10 +143,6 @@ def extract_batch(
 
 def encode(records: list[dict[str, Any]]) -> bytes:
     return json.dumps(records, sort_keys=True, separators=(",", ":")).encode()
-
-
-def write_extraction(path: Path, records: list[dict[str, Any]]) -> None:
-    write_bytes(path, encode(records))
 
 
 def read_memo(path: Path) -> dict[str, dict[str, Any]]:

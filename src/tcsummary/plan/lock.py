@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from .errors import TcsummaryError
+from ..core.errors import TcsummaryError
 
 
 class BuildLocked(TcsummaryError):

@@ -1,0 +1,1 @@
+"""The ``tcsummary`` command: explore repositories, generate examples, submit builds."""

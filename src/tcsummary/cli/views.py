@@ -1,0 +1,87 @@
+"""The CLI's tables of runs: one row per run for ``tcsummary ls``, in people's terms.
+
+Only presentation lives here (which columns, how a timestamp or an artifact
+folder reads); what a value, a grid or a campaign is comes from the stages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from ..core import values as hv
+from ..core.model import ArtifactInventory, RepositoryScan, RunInfo
+
+#: Columns every run row has, before its hparams.
+RUN_COLUMNS = (
+    "hash", "campaign", "experiment", "status", "created", "duration", "artifacts", "problems",
+)
+
+
+def iso_utc(timestamp: float | None) -> str:
+    if timestamp is None:
+        return ""
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def artifact_summary(inventory: ArtifactInventory | None) -> str:
+    """A short human summary: how many contexts have both CSVs, and whether weights exist."""
+    if inventory is None:
+        return "no folder"
+    parts = [f"{len(inventory.contexts)} ctx"]
+    parts.append("model" if inventory.model_files else "no model")
+    return ", ".join(parts)
+
+
+def problems_of(run: RunInfo, inventory: ArtifactInventory | None) -> list[str]:
+    """Everything wrong with one run: Aim's side, then its artifact folder's."""
+    problems = list(run.problems)
+    if inventory is None:
+        problems.append("no artifact folder")
+    else:
+        problems.extend(inventory.problems)
+    return problems
+
+
+def runs_frame(scan: RepositoryScan, campaign: str | None = None) -> pd.DataFrame:
+    """One row per Aim run: identity, status, timing, artifacts, problems, every hparam."""
+    records = []
+    for run in sorted(scan.runs.values(), key=lambda r: (r.campaign, r.creation_time or 0, r.hash)):
+        if campaign is not None and run.campaign != campaign:
+            continue
+        inventory = scan.artifacts.get(run.hash)
+        record: dict[str, Any] = {
+            "hash": run.hash,
+            "campaign": run.campaign,
+            "experiment": run.experiment,
+            "status": run.status,
+            "created": iso_utc(run.creation_time),
+            "duration": run.duration,
+            "artifacts": artifact_summary(inventory),
+            "problems": "; ".join(problems_of(run, inventory)),
+        }
+        for key, value in run.hparams.items():
+            if key not in record:
+                record[key] = hv.cell(value)
+        records.append(record)
+    frame = pd.DataFrame.from_records(records, columns=None if records else list(RUN_COLUMNS))
+    hparam_columns = sorted(c for c in frame.columns if c not in RUN_COLUMNS)
+    frame = frame[list(RUN_COLUMNS) + hparam_columns]
+    # Integer hparams stay integers even where some runs lack them (nullable Int64).
+    for column in hparam_columns:
+        if _integer_column(frame[column]):
+            frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def _integer_column(series: pd.Series) -> bool:
+    """Ints, or ints turned float by pandas because some runs lack the hparam."""
+    values = series.dropna()
+    if not len(values) or any(isinstance(v, bool) for v in values):
+        return False
+    if all(isinstance(v, int) for v in values):
+        return True
+    has_gaps = len(values) < len(series)
+    return has_gaps and all(isinstance(v, float) and v.is_integer() for v in values)

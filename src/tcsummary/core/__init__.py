@@ -1,0 +1,1 @@
+"""Foundation shared by every stage: run model, hparam values, errors, files, logging."""

@@ -1,0 +1,77 @@
+"""What an hparam value is in a table, when two values are the same, and how values become JSON.
+
+tcbench hparams are whatever the user's script put into ``run["hparams"]``:
+numbers, strings, booleans, None, lists (SimCLR's ``augmentations``) and, in
+hand-written runs, dicts. Every table, grid and group key in tcsummary goes
+through these few functions, so the CLI and the workflow cannot disagree on
+what ``[1, 2]`` looks like or on whether ``1`` and ``"1"`` are one value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+
+def is_missing(value: Any) -> bool:
+    """None or a float NaN (pandas' marker for "this run has no such value")."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def cell(value: Any) -> Any:
+    """An hparam value as a table cell: containers as JSON text (hashable and readable)."""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def identity(value: Any) -> str:
+    """A key under which two hparam values are equal only if they were written the same.
+
+    ``1``, ``1.0``, ``True`` and ``"1"`` are four values (Python's own equality
+    merges the first three); NaN and None are one value: missing.
+    """
+    if is_missing(value):
+        return "null"
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def distinct(values: Iterable[Any]) -> list[Any]:
+    """The distinct values among ``values`` (by :func:`identity`), first occurrence kept."""
+    seen: dict[str, Any] = {}
+    for value in values:
+        seen.setdefault(identity(value), None if is_missing(value) else value)
+    return list(seen.values())
+
+
+def sort_key(value: Any) -> tuple[int, Any]:
+    """Numbers in numeric order, then text, then missing: the natural order of a grid axis."""
+    if is_missing(value):
+        return (3, "")
+    if isinstance(value, bool):
+        return (1, str(value))
+    if isinstance(value, (int, float)):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value)
+    return (2, identity(value))
+
+
+def sorted_values(values: Iterable[Any]) -> list[Any]:
+    """Distinct values in :func:`sort_key` order."""
+    return sorted(distinct(values), key=sort_key)
+
+
+def plain(value: Any) -> Any:
+    """Plain JSON data: NaN and infinities become null, numpy scalars numbers, tuples lists."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
+        return plain(value.item())
+    return value

@@ -1,0 +1,183 @@
+"""What each Snakemake rule calls: one function per rule, from paths to files.
+
+This is the only module that joins the stages (plan -> summarise -> render) and
+does their I/O; rules only wire files together. Each function takes
+``log=<the rule's log file>`` (see :func:`core.logs.logged_job`), writes every
+file atomically (temporary sibling, then rename) and depends on nothing but its
+inputs, so ``--forceall`` rebuilds are byte-identical.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .core import values as hv
+from .core.errors import StrictError, first_of
+from .core.files import write_bytes, write_text
+from .core.logs import logged_job
+from .core.model import RunInfo
+from .plan.campaigns import read_snapshot
+from .plan.grid import campaign_grid
+from .summarise import campaign as agg
+from .summarise import stats, tcbench
+from .summarise.extract import encode, extract_batch, read_extractions, read_memo
+from .summarise.provenance import provenance
+
+
+def memo_path(output: Path) -> Path:
+    """Where a batch keeps its previous records (Snakemake deletes outputs before a job)."""
+    return output.parent.parent / "extract-memo" / output.name
+
+
+def _csv(frame: Any) -> str:
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def _json(data: Any, **kwargs: Any) -> str:
+    return json.dumps(hv.plain(data), sort_keys=True, **kwargs)
+
+
+@logged_job
+def extract(manifest: Path | str, output: Path | str, workers: int = 1) -> str:
+    """Rule ``extract``: parse the artifact CSVs of a batch of runs into one JSON file.
+
+    The batch's runs and contexts come from its manifest (see
+    :func:`plan.batches.batch_manifest`). Runs whose input bytes are unchanged
+    since the last extraction of the batch are taken from its memo, so one new
+    or edited run costs one run's parsing.
+    """
+    batch = json.loads(Path(manifest).read_bytes())
+    artifacts_dir, hashes, contexts = batch["artifacts"], list(batch["runs"]), batch["contexts"]
+    output = Path(output)
+    memo = read_memo(memo_path(output))
+    records = extract_batch(Path(artifacts_dir), hashes, contexts, memo, workers)
+    data = encode(records)
+    write_bytes(output, data)
+    write_bytes(memo_path(output), data)
+    problems = sum(
+        1 for r in records for c in r["contexts"].values() if "problem" in c
+    ) + sum(1 for r in records if "folder_problem" in r)
+    return f"extracted {len(records)} runs x {len(contexts)} contexts; {problems} problems"
+
+
+@logged_job
+def problems(problems_json: Path | str, output: Path | str, strict: bool = False) -> str:
+    """Rule ``problems``: the repository's problems that belong to no campaign, as CSV."""
+    found = json.loads(Path(problems_json).read_bytes())
+    if strict and found:
+        raise StrictError(first_of([f"{p['path']}: {p['problem']}" for p in found]))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["hash", "path", "problem"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(found)
+    write_text(output, buffer.getvalue())
+    return f"{len(found)} repository problems"
+
+
+@logged_job
+def tcbench_files(
+    snapshot_path: Path | str,
+    key: str,
+    value: str,
+    summary_path: Path | str,
+    runsinfo_path: Path | str,
+) -> str:
+    """Rule ``tcbench_files``: tcbench's summary CSV and runsinfo parquet of one split value.
+
+    Same names, columns, order and statistics as ``tcbench aimrepo report``, over
+    the campaign's finished runs, so existing notebooks keep reading them.
+    """
+    snapshot = read_snapshot(snapshot_path)
+    rows = agg.classify_runs(snapshot, {})
+    frame = tcbench.long_frame(snapshot, rows)
+    summary = tcbench.tcbench_summary(snapshot, frame)
+    write_text(summary_path, _csv(tcbench.tcbench_split(summary, key, value)))
+    subset = frame[frame[key].astype(str) == value].reset_index(drop=True)
+    buffer = io.BytesIO()
+    subset.to_parquet(buffer)
+    write_bytes(runsinfo_path, buffer.getvalue())
+    return f"{key}={value}: {len(subset)} rows (run x context)"
+
+
+@logged_job
+def aggregate(
+    snapshot_path: Path | str,
+    extraction_paths: Sequence[Path | str],
+    out_dir: Path | str,
+    work_file: Path | str,
+    root: Path | str,
+    config: dict[str, Any],
+    tcbench_files: Sequence[str] = (),
+    strict: bool = False,
+) -> str:
+    """Rule ``aggregate``: the tables of one campaign, its provenance, and what the report shows.
+
+    With ``strict``, any excluded run or context fails the job instead.
+    """
+    out_dir, root = Path(out_dir), Path(root)
+    snapshot = read_snapshot(snapshot_path)
+    extractions = read_extractions(Path(p) for p in extraction_paths)
+    rows = agg.classify_runs(snapshot, extractions)
+    if strict:
+        agg.check_strict(snapshot["campaign"], rows)
+    settings = snapshot["settings"]
+    keys = list(settings["groupby"])
+
+    metrics = agg.metrics_table(snapshot, rows)
+    per_class = agg.per_class_table(snapshot, rows)
+    confusions = agg.confusion_summaries(snapshot, rows)
+    write_text(out_dir / "runs.csv", _csv(agg.runs_table(snapshot, rows)))
+    write_text(out_dir / "metrics.csv", _csv(metrics))
+    write_text(out_dir / "per_class.csv", _csv(per_class))
+    write_text(out_dir / "confusion_matrices.csv", _csv(agg.confusion_table(confusions, keys)))
+
+    runs = [RunInfo.from_record(r) for r in snapshot["runs"]]
+    grid = campaign_grid(snapshot["campaign"], runs)
+    durations = [r.duration for r in rows if r.included and r.duration is not None]
+    view = {
+        "campaign": snapshot["campaign"],
+        "settings": settings,
+        "grid": {
+            **{k: v for k, v in grid.as_dict().items() if k != "grid"},
+            "axes": grid.axes,
+            "cells": grid.cells,
+            "describe": grid.describe(),
+        },
+        "duration": stats.describe(durations).__dict__,
+        "metrics": metrics.to_dict(orient="records"),
+        "per_class": per_class.to_dict(orient="records"),
+        "confusions": [c.__dict__ for c in confusions],
+        "excluded": [
+            {"hash": r.hash, "status": r.record["status"], "reason": r.reason}
+            for r in rows if not r.included
+        ],
+        "partial": [
+            {"hash": r.hash, "problems": sorted(r.context_problems.items())}
+            for r in rows if r.included and r.context_problems
+        ],
+        "warnings": [
+            {"hash": r.hash, "warnings": r.extraction.get("warnings", [])}
+            for r in rows if r.extraction and r.extraction.get("warnings")
+        ],
+        "tcbench_files": list(tcbench_files),
+    }
+    write_text(work_file, _json(view, default=str))
+    record = provenance(snapshot, rows, config, root, Path(snapshot_path))
+    write_text(out_dir / "provenance.json", _json(record, indent=1))
+    used = sum(1 for r in rows if r.included)
+    return f"{snapshot['campaign']}: {used} runs used, {len(rows) - used} excluded"
+
+
+@logged_job
+def render(work_file: Path | str, out_dir: Path | str) -> str:
+    """Rule ``render``: report.html, report.md, LaTeX tables and SVG figures."""
+    from .render.report import render_campaign
+
+    view = json.loads(Path(work_file).read_bytes())
+    figures = render_campaign(view, Path(out_dir))
+    return f"rendered {Path(out_dir) / 'report.html'} with {figures} figures"

@@ -1,0 +1,1 @@
+"""Stage 2, plan: what a build covers (selection, campaigns, grids, batches, lock, waiting)."""

@@ -1,0 +1,190 @@
+"""Campaigns of a repository: which runs each has, its folder, snapshot and tcbench split.
+
+Called at parse time through :func:`plan.build.plan_build` (and by the CLI for
+the grouping). It discovers the runs (:mod:`read.discovery`), groups them by
+campaign (:func:`group_by_campaign`, the one definition of "the runs of a
+campaign") and writes one *campaign snapshot* per campaign: the Aim side of its
+runs as JSON, rewritten only when its content changes. The snapshot is an input
+of the campaign's aggregation, so Snakemake's own mtime logic reruns exactly
+the campaigns whose Aim data changed; the batch manifests (:mod:`plan.batches`)
+do the same for the artifact files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..core.files import safe_name, write_if_changed
+from ..core.model import FINISHED, NO_CAMPAIGN, RunInfo
+from ..read.discovery import discover_runs
+from ..read.inventory import repository_problems
+from .batches import batch_manifest, batch_names
+from .selection import CampaignSettings, ConfigError, Selection, check_selection, resolve
+
+#: Intermediate files live here, inside the output folder (never in .aim or artifacts).
+WORK_DIR = ".tcsummary"
+
+
+def campaign_sort_key(label: str) -> tuple[int, str]:
+    """Real campaigns first (numeric ids in numeric order), the no-campaign group last."""
+    if label == NO_CAMPAIGN:
+        return (2, "")
+    return (0, label.rjust(32)) if label.isdigit() else (1, label)
+
+
+def group_by_campaign(runs: Iterable[RunInfo]) -> dict[str, list[RunInfo]]:
+    """Campaign label -> its runs (by hash), campaigns in :func:`campaign_sort_key` order.
+
+    Runs without ``campaign_id`` form :data:`NO_CAMPAIGN`; runs whose Aim metadata
+    cannot be read belong to no campaign (they are repository problems instead).
+    """
+    groups: dict[str, list[RunInfo]] = {}
+    for run in runs:
+        if not run.unreadable:
+            groups.setdefault(run.campaign, []).append(run)
+    return {
+        label: sorted(groups[label], key=lambda r: r.hash)
+        for label in sorted(groups, key=campaign_sort_key)
+    }
+
+
+def campaign_folder(label: str) -> str:
+    """The folder of a campaign under the output folder; runs without campaign_id get their own."""
+    return "_no_campaign" if label == NO_CAMPAIGN else safe_name(label)
+
+
+def split_key(runs: list[RunInfo]) -> str:
+    """The hparam tcbench splits summaries by: flowpic_dim, or max_n_pkts (xgboost, pktseries)."""
+    if runs and all(r.hparams.get("flow_representation") == "pktseries" for r in runs):
+        return "max_n_pkts"
+    return "flowpic_dim"
+
+
+def split_values(runs: list[RunInfo], key: str) -> list[Any]:
+    values = {r.hparams[key] for r in runs if r.hparams.get(key) is not None}
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+@dataclass
+class CampaignPlan:
+    label: str
+    folder: str
+    runs: list[str]
+    settings: CampaignSettings
+    batches: dict[str, list[str]]
+    split_key: str
+    split_values: list[Any]
+    snapshot: Path
+
+    @property
+    def tcbench_files(self) -> list[str]:
+        names = []
+        for value in self.split_values:
+            names += [f"summary_{self.split_key}_{value}.csv",
+                      f"runsinfo_{self.split_key}_{value}.parquet"]
+        return names
+
+
+@dataclass
+class RepositoryPlan:
+    root: Path
+    summary: Path
+    campaigns: dict[str, CampaignPlan] = field(default_factory=dict)
+
+    @property
+    def work(self) -> Path:
+        return self.summary / WORK_DIR
+
+    @property
+    def problems(self) -> Path:
+        """Problems that belong to no campaign (JSON, rewritten only on change)."""
+        return self.work / "problems.json"
+
+    def manifest(self, folder: str, batch: str) -> Path:
+        return self.work / folder / "inputs" / f"{batch}.json"
+
+    def extraction(self, folder: str, batch: str) -> Path:
+        return self.work / folder / "extract" / f"{batch}.json"
+
+
+def plan_repository(
+    root: Path | str,
+    summary: Path | str | None,
+    selection: Selection,
+    campaigns: list[str] | None = None,
+    workers: int = 1,
+    write: bool = True,
+) -> RepositoryPlan:
+    """Discover, group, resolve and write the campaign snapshots of one repository.
+
+    ``write=False`` plans without writing anything: a cluster job re-parses the
+    workflow and must see the files the main process wrote, not rewrite them.
+    """
+    def save(path: Path, data: bytes) -> None:
+        if write:
+            write_if_changed(path, data)
+
+    root = Path(root).resolve()
+    summary = Path(summary).resolve() if summary else root / "campaign_summary"
+    plan = RepositoryPlan(root=root, summary=summary)
+    runs = discover_runs(
+        root, cache_path=plan.work / "aim-cache.json", workers=workers, save=write
+    )
+    readable = [r for r in runs.values() if not r.unreadable]
+    if readable:
+        check_selection(selection, readable, where=str(root))
+    problems = repository_problems(root, runs)
+    save(plan.problems, json.dumps(problems, indent=1).encode())
+    by_campaign = group_by_campaign(runs.values())
+    if campaigns is not None:
+        unknown = sorted(set(campaigns) - set(by_campaign))
+        if unknown:
+            raise ConfigError(
+                f"{root}: unknown campaign {', '.join(map(repr, unknown))}; the repository "
+                f"has: {', '.join(sorted(by_campaign)) or 'none'}"
+            )
+    for label, members in by_campaign.items():
+        if campaigns is not None and label not in campaigns:
+            continue
+        finished = [r for r in members if r.status == FINISHED]
+        settings = resolve(selection, members)
+        folder = campaign_folder(label)
+        key = split_key(finished)
+        campaign = CampaignPlan(
+            label=label,
+            folder=folder,
+            runs=[r.hash for r in members],
+            settings=settings,
+            batches=batch_names([r.hash for r in members]),
+            split_key=key,
+            split_values=split_values(finished, key),
+            snapshot=plan.work / folder / "snapshot.json",
+        )
+        document = {
+            "campaign": label,
+            "settings": {
+                "metrics": list(settings.metrics),
+                "contexts": list(settings.contexts),
+                "groupby": list(settings.groupby),
+            },
+            "runs": [r.to_record() for r in members],
+        }
+        data = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str).encode()
+        save(campaign.snapshot, data)
+        if write:
+            for batch, hashes in campaign.batches.items():
+                manifest = batch_manifest(root / "artifacts", hashes, settings.contexts)
+                save(plan.manifest(folder, batch), manifest)
+        plan.campaigns[folder] = campaign
+    return plan
+
+
+def read_snapshot(path: Path | str) -> dict[str, Any]:
+    return json.loads(Path(path).read_bytes())

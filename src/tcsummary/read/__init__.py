@@ -1,0 +1,1 @@
+"""Stage 1, read: Aim's runs and the artifact files, without changing a byte of either."""

@@ -1,0 +1,1 @@
+"""Stage 4, render: HTML, Markdown, LaTeX and SVG from a campaign's summary view."""

@@ -1,0 +1,1 @@
+"""Stage 3, summarise: extraction, statistics, campaign tables, tcbench's files, provenance."""

@@ -1,0 +1,60 @@
+"""What a report was built from: versions, settings, runs used and excluded, input checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .campaign import RunRow
+
+PACKAGES = ("tcsummary", "pandas", "numpy", "pyarrow", "scipy", "jinja2", "pyyaml", "aimrocks")
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": sys.version.split()[0]}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def provenance(
+    snapshot: dict[str, Any],
+    rows: Sequence[RunRow],
+    config: dict[str, Any],
+    root: Path,
+    snapshot_path: Path,
+) -> dict[str, Any]:
+    """Versions, effective settings, runs used and a checksum of every input file.
+
+    Artifact checksums were taken by the extraction when it read the files; the
+    Aim side is covered by the checksum of the campaign snapshot it was read into.
+    """
+    checksums = {}
+    for row in rows:
+        for name, digest in sorted((row.extraction or {}).get("sha256", {}).items()):
+            checksums[f"artifacts/{row.hash}/{name}"] = digest
+    return {
+        "aim_snapshot_sha256": sha256_file(snapshot_path),
+        "tool": "tcsummary",
+        "versions": package_versions(),
+        "repository": str(root),
+        "campaign": snapshot["campaign"],
+        "config": config,
+        "settings": snapshot["settings"],
+        "runs_used": sorted(r.hash for r in rows if r.included),
+        "runs_excluded": [
+            {"hash": r.hash, "reason": r.reason} for r in rows if not r.included
+        ],
+        "input_checksums": checksums,
+    }
