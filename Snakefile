@@ -17,7 +17,7 @@ include: "workflow/rules/problems.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_reports(),
-    default_target: True
     localrule: True

@@ -40,14 +40,14 @@ rule aggregate:
         view="{summary}/.tcsummary/{campaign}/view.json",
     log:
         "{summary}/.tcsummary/{campaign}/logs/aggregate.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         root=get_root,
         tcbench_files=get_tcbench_files,
         config=report_config(config),
         strict=config["strict"],
-    resources:
-        mem_mb=1000,
-        runtime=10,
     run:
         from tcsummary.jobs import aggregate
 

@@ -16,7 +16,6 @@ from tcsummary.example import ensure_example
 from tcsummary.plan.build import flag, plan_build, report_config
 from tcsummary.plan.config import check_config, load_schema
 
-
 SCHEMA = Path(workflow.current_basedir) / ".." / "schemas" / "config.schema.yaml"
 
 

@@ -13,9 +13,9 @@ rule problems:
         ),
     log:
         "{summary}/.tcsummary/logs/problems.log",
+    localrule: True
     params:
         strict=config["strict"],
-    localrule: True
     run:
         from tcsummary.jobs import problems
 

@@ -70,3 +70,9 @@ def schema_table(schema: dict[str, Any]) -> str:
         for name, inner in spec.get("properties", {}).items():
             lines.append(f"| `{key}.{name}` | {_default_text(inner)} | {inner['description']} |")
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(schema_table(load_schema(sys.argv[1])))
