@@ -160,10 +160,7 @@ def aggregate(
             {"hash": r.hash, "problems": sorted(r.context_problems.items())}
             for r in rows if r.included and r.context_problems
         ],
-        "warnings": [
-            {"hash": r.hash, "warnings": r.extraction.get("warnings", [])}
-            for r in rows if r.extraction and r.extraction.get("warnings")
-        ],
+        "warnings": [{"hash": r.hash, "warnings": r.warnings} for r in rows if r.warnings],
         "tcbench_files": list(tcbench_files),
     }
     write_text(work_file, _json(view, default=str))

@@ -22,13 +22,23 @@ class RepositoryError(TcsummaryError):
         super().__init__(f"{self.path}: {problem}")
 
 
+#: Longest problem text kept: a message quoting a huge file must stay readable in one line.
+MAX_PROBLEM_CHARS = 300
+
+
+def shorten(text: str, limit: int = MAX_PROBLEM_CHARS) -> str:
+    """``text`` on one line and at most ``limit`` characters (the cut is marked)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 15] + " ... (shortened)"
+
+
 class ArtifactFormatError(TcsummaryError):
     """An artifact file (CSV, YAML) does not have the shape tcbench writes."""
 
     def __init__(self, path: Path | str, problem: str) -> None:
         self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        self.problem = shorten(problem)
+        super().__init__(f"{self.path}: {self.problem}")
 
     @property
     def in_folder(self) -> str:

@@ -38,6 +38,42 @@ def identity(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def kinds(values: Iterable[Any]) -> set[str]:
+    """The kinds of the non-missing values: number, bool, text, list or mapping."""
+    found = set()
+    for value in values:
+        if is_missing(value):
+            continue
+        if isinstance(value, bool):
+            found.add("bool")
+        elif isinstance(value, (int, float)):
+            found.add("number")
+        elif isinstance(value, str):
+            found.add("text")
+        elif isinstance(value, dict):
+            found.add("mapping")
+        else:
+            found.add("list")
+    return found
+
+
+def column(values: list[Any]) -> list[Any]:
+    """One hparam across runs as a table column that a typed file format can store.
+
+    Values of one kind stay as they are (containers as JSON text); a column
+    mixing kinds (``32`` and ``"32"``, ``1`` and ``True``) holds each value's
+    JSON text instead, so every run is kept and each value reads as written.
+    """
+    if len(kinds(values)) <= 1:
+        return [cell(v) for v in values]
+    return [as_written(v) for v in values]
+
+
+def as_written(value: Any) -> str | None:
+    """A value's JSON text (``32`` -> ``32``, ``"32"`` -> ``"32"``); missing stays None."""
+    return None if is_missing(value) else identity(value)
+
+
 def distinct(values: Iterable[Any]) -> list[Any]:
     """The distinct values among ``values`` (by :func:`identity`), first occurrence kept."""
     seen: dict[str, Any] = {}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.files import remove_stale_temporaries
+from ..read.aim_reader import aim_dir_of
 from .campaigns import WORK_DIR, RepositoryPlan, plan_repository
 from .lock import hold_build_lock
 from .selection import ConfigError, Selection
@@ -75,6 +76,37 @@ def output_folders(roots: list[Path], output: str | None, base: Path) -> list[Pa
     return [target / name for name in names]
 
 
+#: What a repository holds that tcsummary must never write into.
+USER_DATA = (".aim", "artifacts")
+
+
+def unique_roots(roots: list[Path]) -> list[Path]:
+    """Each repository once, by resolved path (a trailing slash or a symlink is the same one)."""
+    return list(dict.fromkeys(roots))
+
+
+def check_output(root: Path, summary: Path) -> None:
+    """Refuse an output folder inside the user's data, before anything is created.
+
+    Reports may go anywhere but into ``.aim/`` or ``artifacts/`` of a configured
+    repository, or the repository root itself (a campaign named ``artifacts``
+    would then write into the artifact folder).
+    """
+    summary = summary.resolve()
+    if summary == root:
+        raise ConfigError(
+            f"output {summary} is the repository {root} itself; reports would sit beside "
+            ".aim and artifacts: use a folder of its own (default: <repository>/campaign_summary)"
+        )
+    for name in USER_DATA:
+        data = (root / name).resolve()
+        if summary == data or data in summary.parents:
+            raise ConfigError(
+                f"output {summary} is inside {data}, the repository's own data; "
+                "tcsummary never writes there: choose another folder"
+            )
+
+
 def plan_build(
     config: dict[str, Any], base: Path | str = ".", main_process: bool = False
 ) -> Build:
@@ -85,14 +117,18 @@ def plan_build(
     re-parsing the workflow only reads them.
     """
     base = Path(base).resolve()
-    roots = [(base / str(r)).resolve() for r in config["repositories"]]
+    roots = unique_roots([(base / str(r)).resolve() for r in config["repositories"]])
     selection = Selection.from_config(config)
     campaigns = config["campaigns"]
     wanted = None if campaigns == "all" else [str(c) for c in campaigns]
     summaries = output_folders(roots, config["output"], base)
+    for root in roots:
+        aim_dir_of(root)  # a path that is not a repository gets nothing written, not even a lock
+        for summary in summaries:
+            check_output(root, summary)
     plans, locks = [], []
     for root, summary in zip(roots, summaries, strict=True):
-        if main_process and root.exists():
+        if main_process:
             locks.append(hold_build_lock(summary))
             remove_stale_temporaries(summary)
             if flag(config, "wait"):

@@ -13,6 +13,7 @@ do the same for the artifact files.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,39 @@ def group_by_campaign(runs: Iterable[RunInfo]) -> dict[str, list[RunInfo]]:
 def campaign_folder(label: str) -> str:
     """The folder of a campaign under the output folder; runs without campaign_id get their own."""
     return "_no_campaign" if label == NO_CAMPAIGN else safe_name(label)
+
+
+#: Files that mark a folder of the output as a campaign report tcsummary wrote.
+REPORT_MARKERS = ("report.html", "runs.csv", "provenance.json")
+#: Folders of the output folder that are not campaign reports.
+RESERVED_FOLDERS = frozenset({WORK_DIR, "comparisons"})
+
+
+def stale_folders(root: Path, summary: Path, current: set[str]) -> list[dict[str, str]]:
+    """Report folders in the output that no campaign of the repository writes any more.
+
+    A renamed campaign id, or another repository built into the same output,
+    leaves them behind. They are listed, never deleted: the build did not write them.
+    """
+    try:
+        entries = sorted(os.scandir(summary), key=lambda e: e.name)
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        if entry.name in current or entry.name in RESERVED_FOLDERS or not entry.is_dir():
+            continue
+        if not any(os.path.lexists(Path(entry.path) / m) for m in REPORT_MARKERS):
+            continue
+        path = Path(entry.path)
+        shown = path.relative_to(root) if root in path.parents else path
+        found.append({
+            "hash": "",
+            "path": str(shown),
+            "problem": "stale campaign folder: no campaign of this repository writes it any "
+            "more (a renamed campaign id, or another repository's reports); left as it is",
+        })
+    return found
 
 
 def split_key(runs: list[RunInfo]) -> str:
@@ -140,9 +174,10 @@ def plan_repository(
     readable = [r for r in runs.values() if not r.unreadable]
     if readable:
         check_selection(selection, readable, where=str(root))
-    problems = repository_problems(root, runs)
-    save(plan.problems, json.dumps(problems, indent=1).encode())
     by_campaign = group_by_campaign(runs.values())
+    problems = repository_problems(root, runs)
+    problems += stale_folders(root, summary, {campaign_folder(label) for label in by_campaign})
+    save(plan.problems, json.dumps(problems, indent=1).encode())
     if campaigns is not None:
         unknown = sorted(set(campaigns) - set(by_campaign))
         if unknown:

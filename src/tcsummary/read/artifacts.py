@@ -13,9 +13,12 @@ runs has ~10,000 such files and pandas' per-call overhead would dominate.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import math
+import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,21 +79,56 @@ def wanted_files(contexts: Iterable[str]) -> list[str]:
     return names
 
 
-def read_artifact_bytes(path: Path) -> bytes:
-    """The bytes of a small artifact file; every low-level failure becomes one clear error."""
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` is not a regular file we may read, or None if it is one.
+
+    Checked before opening: ``open()`` on a FIFO blocks forever, and a link to
+    ``/dev/zero`` never ends. Links are followed, as reading would.
+    """
     try:
-        size = path.stat().st_size
-        if size > MAX_CSV_BYTES:
-            raise ArtifactFormatError(path, f"file is {size} bytes, too large for an artifact")
-        return path.read_bytes()
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            return "broken symbolic link (its target does not exist)"
+        return "file not found"
+    except PermissionError:
+        return "permission denied"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop (too many levels of symbolic links)"
+        return f"cannot read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory, expected a file"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO (named pipe), not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a regular file"
+    return "not a regular file"
+
+
+def read_artifact_bytes(path: Path, limit: int = MAX_CSV_BYTES) -> bytes:
+    """The bytes of a small artifact file: a regular file, read up to ``limit`` bytes.
+
+    Every low-level failure becomes one clear error naming the file; at most
+    ``limit + 1`` bytes are ever read, whatever the file claims its size is.
+    """
+    problem = file_problem(path)
+    if problem:
+        raise ArtifactFormatError(path, problem)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
     except PermissionError:
         raise ArtifactFormatError(path, "permission denied") from None
-    except IsADirectoryError:
-        raise ArtifactFormatError(path, "is a directory, expected a file") from None
-    except FileNotFoundError:
-        raise ArtifactFormatError(path, "file not found") from None
     except OSError as exc:
         raise ArtifactFormatError(path, f"cannot read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise ArtifactFormatError(path, f"larger than {limit} bytes, too large for an artifact")
+    return data
 
 
 def _read_text(path: Path, data: bytes | None = None) -> str:
@@ -340,7 +378,7 @@ def read_params(path: Path | str, data: bytes | None = None) -> dict[str, Any]:
 
 def check_params(path: Path, data: bytes | None = None) -> tuple[dict[str, Any] | None, str | None]:
     """A run's ``params.yml`` and what is wrong with it (one of the two is None)."""
-    if data is None and not path.exists():
+    if data is None and not os.path.lexists(path):
         return None, f"{path.name} is missing"
     try:
         return read_params(path, data), None

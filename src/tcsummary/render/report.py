@@ -17,25 +17,9 @@ import jinja2
 
 from ..core.files import safe_name, write_text
 from . import svg
+from .text import fmt, latex_escape, markdown_escape
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-def fmt(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def latex_escape(text: Any) -> str:
-    out = str(text)
-    for char, repl in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
-                       ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"),
-                       ("~", r"\textasciitilde{}"), ("^", r"\textasciicircum{}")):
-        out = out.replace(char, repl)
-    return out
 
 
 def lower_is_better(metric: str) -> bool:
@@ -48,19 +32,24 @@ def group_label(keys: Sequence[str], record: dict[str, Any]) -> str:
     return ", ".join(f"{k}={record[k]}" for k in keys)
 
 
-@functools.lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    """One environment per process: compiling the templates costs ~0.2 s."""
+@functools.lru_cache(maxsize=3)
+def environment(kind: str) -> jinja2.Environment:
+    """The template environment of one output format (``html``, ``md`` or ``tex``).
+
+    HTML autoescapes; Markdown and LaTeX escape every ``{{ ... }}`` through
+    ``finalize``. One environment per format and process: compiling costs ~0.2 s.
+    """
+    finalize = {"md": markdown_escape, "tex": latex_escape}.get(kind)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=jinja2.select_autoescape(["html"]),
+        autoescape=kind == "html",
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        **({"finalize": finalize} if finalize else {}),
     )
     env.filters["fmt"] = fmt
-    env.filters["tex"] = latex_escape
     return env
 
 
@@ -114,36 +103,88 @@ def metric_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
     return sections
 
 
+#: Above this many classes a heatmap is unreadable (and huge): the report shows the
+#: top confusions and the per-class rows of the weakest classes; the CSVs keep everything.
+MAX_HEATMAP_CLASSES = 40
+TOP_ROWS = 20
+
+
+def top_confusions(
+    classes: Sequence[str], mean: list[list[float]], std: list[list[float]], limit: int = TOP_ROWS
+) -> list[dict[str, Any]]:
+    """The largest off-diagonal cells of a row-normalised mean matrix (true -> predicted)."""
+    cells = [
+        {"true": classes[i], "predicted": classes[j], "mean": mean[i][j], "std": std[i][j]}
+        for i in range(len(classes)) for j in range(len(classes))
+        if i != j and mean[i][j] is not None and mean[i][j] > 0
+    ]
+    cells.sort(key=lambda c: (-c["mean"], c["true"], c["predicted"]))
+    return cells[:limit]
+
+
 def confusion_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
     keys = view["settings"]["groupby"]
     out = []
     for item in view["confusions"]:
         label = group_label(keys, item["keys"])
-        nan = math.nan
-        mean = [[nan if v is None else v for v in row] for row in item["mean"]]
-        std = [[nan if v is None else v for v in row] for row in item["std"]]
         name = safe_name(f"confusion_{item['context']}_{label}")
         title = f"{item['context']} · {label} ({item['runs']} runs, % of true class)"
-        out.append({
+        section = {
             "context": item["context"],
             "label": label,
             "runs": item["runs"],
-            "figure": svg.heatmap(item["classes"], mean, std, title),
-            "figure_file": f"figures/{name}.svg",
-        })
+            "classes": len(item["classes"]),
+            "figure": None,
+            "figure_file": None,
+            "top": [],
+        }
+        if len(item["classes"]) > MAX_HEATMAP_CLASSES:
+            section["top"] = top_confusions(item["classes"], item["mean"], item["std"])
+        else:
+            nan = math.nan
+            mean = [[nan if v is None else v for v in row] for row in item["mean"]]
+            std = [[nan if v is None else v for v in row] for row in item["std"]]
+            section["figure"] = svg.heatmap(item["classes"], mean, std, title)
+            section["figure_file"] = f"figures/{name}.svg"
+        out.append(section)
     return out
+
+
+def per_class_sections(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per context: the per-class rows shown (all, or the weakest per group when many)."""
+    keys = view["settings"]["groupby"]
+    by_context: dict[str, list[dict[str, Any]]] = {}
+    for row in view["per_class"]:
+        row["label"] = group_label(keys, row)
+        by_context.setdefault(row["context"], []).append(row)
+    sections = {}
+    for context, rows in by_context.items():
+        classes = len({r["class"] for r in rows})
+        shown = rows
+        if classes > MAX_HEATMAP_CLASSES:
+            by_group: dict[str, list[dict[str, Any]]] = {}
+            for row in rows:
+                by_group.setdefault(row["label"], []).append(row)
+            shown = [
+                r for members in by_group.values()
+                for r in sorted(members, key=lambda r: (_nan_last(r["f1_mean"]), r["class"]))[
+                    :TOP_ROWS
+                ]
+            ]
+        sections[context] = {"rows": shown, "classes": classes, "all": shown is rows}
+    return sections
+
+
+def _nan_last(value: Any) -> float:
+    return math.inf if value is None or math.isnan(value) else value
 
 
 def render_campaign(view: dict[str, Any], out_dir: Path) -> int:
     """Write every rendered file of a campaign; returns the number of figures."""
-    env = _environment()
     metrics = metric_sections(view)
     confusions = confusion_sections(view)
-    per_class = {}
+    per_class = per_class_sections(view)
     keys = view["settings"]["groupby"]
-    for row in view["per_class"]:
-        row["label"] = group_label(keys, row)
-        per_class.setdefault(row["context"], []).append(row)
     context = {
         "view": view,
         "keys": keys,
@@ -152,12 +193,15 @@ def render_campaign(view: dict[str, Any], out_dir: Path) -> int:
         "per_class": per_class,
     }
     for section in metrics + confusions:
-        write_text(out_dir / section["figure_file"], section["figure"])
+        if section["figure"] is not None:
+            write_text(out_dir / section["figure_file"], section["figure"])
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
     (out_dir / "tables").mkdir(parents=True, exist_ok=True)
-    table = env.get_template("table.tex.j2")
+    table = environment("tex").get_template("table.tex.j2")
     for section in metrics:
         write_text(out_dir / section["table_file"], table.render(section=section, keys=keys))
-    write_text(out_dir / "report.html", env.get_template("report.html.j2").render(**context))
-    write_text(out_dir / "report.md", env.get_template("report.md.j2").render(**context))
-    return len(metrics) + len(confusions)
+    html = environment("html").get_template("report.html.j2")
+    write_text(out_dir / "report.html", html.render(**context))
+    markdown = environment("md").get_template("report.md.j2")
+    write_text(out_dir / "report.md", markdown.render(**context))
+    return sum(1 for s in metrics + confusions if s["figure"] is not None)

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ..core import values as hv
-from ..core.errors import StrictError, first_of
+from ..core.errors import StrictError, first_of, shorten
 from ..core.model import FINISHED
 from . import stats
 
@@ -36,6 +36,8 @@ class RunRow:
     reason: str
     #: context -> why that context's artifacts are left out.
     context_problems: dict[str, str] = field(default_factory=dict)
+    #: what is odd but excludes nothing (a non-finite metric value, an unreadable params.yml).
+    warnings: list[str] = field(default_factory=list)
     _metrics: dict[tuple[str, str], float] | None = field(default=None, repr=False)
 
     @property
@@ -48,8 +50,12 @@ class RunRow:
         return None if start is None or end is None else end - start
 
     def metric(self, name: str, context: str) -> float | None:
+        """The last tracked value; None when missing or not finite (inf is no measurement)."""
         if self._metrics is None:
-            self._metrics = {(m, c): float(v) for m, c, v, _step in self.record["metrics"]}
+            self._metrics = {
+                (m, c): float(v) for m, c, v, _step in self.record["metrics"]
+                if v is not None and math.isfinite(float(v))
+            }
         return self._metrics.get((name, context))
 
     def hparam(self, name: str, campaign: str) -> Any:
@@ -68,6 +74,16 @@ def exclusion_reason(record: dict[str, Any]) -> str:
     return "did not finish (no end time: crashed or killed)"
 
 
+def non_finite_warnings(record: dict[str, Any], settings: dict[str, Any]) -> list[str]:
+    """A warning per selected metric x context whose tracked value is inf, -inf or NaN."""
+    wanted = {(m, c) for m in settings["metrics"] for c in settings["contexts"]}
+    return [
+        f"{metric} on {context} is {value}: treated as missing"
+        for metric, context, value, _step in record["metrics"]
+        if (metric, context) in wanted and value is not None and not math.isfinite(float(value))
+    ]
+
+
 def classify_runs(
     snapshot: dict[str, Any], extractions: dict[str, dict[str, Any]]
 ) -> list[RunRow]:
@@ -78,6 +94,9 @@ def classify_runs(
         extraction = extractions.get(record["hash"])
         reason = exclusion_reason(record)
         row = RunRow(record, extraction, included=not reason, reason=reason)
+        row.warnings = non_finite_warnings(record, snapshot["settings"])
+        if extraction is not None:
+            row.warnings += extraction.get("warnings", [])
         for context in contexts:
             if extraction is None or "folder_problem" in extraction:
                 row.context_problems[context] = "no artifact folder"
@@ -86,39 +105,80 @@ def classify_runs(
             if "problem" in found:
                 row.context_problems[context] = found["problem"]
         rows.append(row)
-    _exclude_odd_classes(rows, contexts)
+    _align_classes(rows, contexts)
     return rows
 
 
-def _exclude_odd_classes(rows: list[RunRow], contexts: Sequence[str]) -> None:
-    """Within a campaign every run must name the same classes in a context to be averaged."""
+def realign(context: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
+    """One run's extracted context with its classes (and matrix rows, columns) in ``order``."""
+    index = [context["classes"].index(name) for name in order]
+    aligned = dict(context)
+    aligned["classes"] = list(order)
+    for score in ("precision", "recall", "f1", "support"):
+        aligned[score] = [context[score][i] for i in index]
+    aligned["matrix"] = [[context["matrix"][i][j] for j in index] for i in index]
+    return aligned
+
+
+def _class_difference(classes: Sequence[str], common: frozenset[str]) -> str:
+    missing = sorted(common - set(classes))
+    extra = sorted(set(classes) - common)
+    parts = [f"lacks {missing}" if missing else "", f"has extra {extra}" if extra else ""]
+    return shorten(
+        "classes differ from the campaign's: " + ", ".join(p for p in parts if p)
+    )
+
+
+def _align_classes(rows: list[RunRow], contexts: Sequence[str]) -> None:
+    """Reports are keyed by class name: the same classes in another order are realigned.
+
+    A run whose *set* of classes in a context differs from the campaign's (the
+    most common set) cannot be averaged with the others: that context of that
+    run is excluded, with the difference named.
+    """
     for context in contexts:
         usable = [r for r in rows if r.included and context not in r.context_problems]
-        lists = Counter(tuple(r.extraction["contexts"][context]["classes"]) for r in usable)
-        if len(lists) < 2:
+        if not usable:
             continue
-        common = lists.most_common(1)[0][0]
+        listed = {r.hash: r.extraction["contexts"][context]["classes"] for r in usable}
+        sets = Counter(frozenset(classes) for classes in listed.values())
+        common = max(sets, key=lambda s: (sets[s], sorted(s)))
+        orders = Counter(tuple(c) for c in listed.values() if frozenset(c) == common)
+        reference = orders.most_common(1)[0][0]
         for row in usable:
-            classes = tuple(row.extraction["contexts"][context]["classes"])
-            if classes != common:
-                row.context_problems[context] = (
-                    f"classes {list(classes)} differ from the campaign's {list(common)}"
-                )
-
-
-def group_of(row: RunRow, keys: Sequence[str], campaign: str) -> tuple[Any, ...]:
-    return tuple(row.hparam(k, campaign) for k in keys)
+            classes = listed[row.hash]
+            if frozenset(classes) != common:
+                row.context_problems[context] = _class_difference(classes, common)
+            elif tuple(classes) != reference:
+                extracted = row.extraction["contexts"]
+                row.extraction = {
+                    **row.extraction,
+                    "contexts": {**extracted, context: realign(extracted[context], reference)},
+                }
 
 
 def groups(
     rows: Sequence[RunRow], keys: Sequence[str], campaign: str
 ) -> list[tuple[tuple[Any, ...], list[RunRow]]]:
-    """Included runs by group, groups in a stable, natural order."""
-    found: dict[tuple[Any, ...], list[RunRow]] = {}
-    for row in rows:
-        if row.included:
-            found.setdefault(group_of(row, keys, campaign), []).append(row)
-    return sorted(found.items(), key=lambda item: [hv.sort_key(v) for v in item[0]])
+    """Included runs by group, groups in a stable, natural order.
+
+    Values are compared as written (1, 1.0, True and "1" are four groups); a
+    key whose values mix kinds shows each value's JSON text, as tcbench's files do.
+    """
+    included = [row for row in rows if row.included]
+    mixed = {
+        k for k in keys
+        if len(hv.kinds(row.record["hparams"].get(k) for row in included)) > 1
+    }
+    found: dict[tuple[str, ...], tuple[tuple[Any, ...], list[RunRow]]] = {}
+    for row in included:
+        values = tuple(
+            hv.as_written(row.record["hparams"].get(k)) if k in mixed else row.hparam(k, campaign)
+            for k in keys
+        )
+        key = tuple(hv.identity(v) for v in values)
+        found.setdefault(key, (values, []))[1].append(row)
+    return sorted(found.values(), key=lambda item: [hv.sort_key(v) for v in item[0]])
 
 
 def metrics_table(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame:
@@ -256,9 +316,7 @@ def runs_table(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame
     records = []
     for row in rows:
         rec = row.record
-        warnings = list(rec["problems"])
-        if row.extraction is not None:
-            warnings += row.extraction.get("warnings", [])
+        warnings = list(rec["problems"]) + row.warnings
         record: dict[str, Any] = {
             "hash": rec["hash"],
             "status": rec["status"],

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def artifact_files(folder: Path, contexts: Iterable[str]) -> list[Path]:
 def extract_context(folder: Path, context: str, data: dict[str, bytes]) -> dict[str, Any]:
     """One context of one run: per-class scores, support and matrix, or the problem."""
     names = (f"{context}{CLASS_REPORT_SUFFIX}", f"{context}{CONF_MATRIX_SUFFIX}")
-    missing = [n for n in names if n not in data and not (folder / n).exists()]
+    missing = [n for n in names if n not in data and not os.path.lexists(folder / n)]
     if missing:
         verb = "are" if len(missing) > 1 else "is"
         return {"problem": f"{' and '.join(missing)} {verb} missing"}

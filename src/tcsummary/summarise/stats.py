@@ -3,8 +3,8 @@
 ci95 is the half-width of the two-sided 95% Student-t interval of the mean,
 ``t(0.975, n-1) * s / sqrt(n)`` with the sample standard deviation (ddof=1), as
 tcbench computes through statsmodels. Missing values are left out first (tcbench
-turns the whole interval into NaN when one run lacks the metric); fewer than two
-values give NaN.
+turns the whole interval into NaN when one run lacks the metric; infinities
+count as missing too); fewer than two values give NaN.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def t_quantile(p: float, dof: int) -> float:
 
 
 def finite(values: Sequence[float | None]) -> list[float]:
-    return [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    """The values that are measurements: None, NaN and infinities are left out."""
+    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
 
 
 def mean(values: Sequence[float]) -> float:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..core import values as hv
 from . import stats
 from .campaign import RunRow
 
@@ -64,6 +65,14 @@ def long_frame(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame
     frame = pd.DataFrame.from_records(records, columns=columns)
     if frame.empty:
         return frame
+    for name in hparam_names:  # columns mixing kinds of values: their JSON text (hv.column)
+        raw = [
+            campaign if name == "campaign_id" and v is None else v
+            for v in (row.record["hparams"].get(name) for row in rows if row.included)
+            for _context in settings["contexts"]
+        ]
+        if len(hv.kinds(raw)) > 1:
+            frame[name] = pd.Series(hv.column(raw), dtype=object)
     return frame.astype({m: float for m in settings["metrics"]})
 
 
@@ -86,8 +95,18 @@ def tcbench_summary(snapshot: dict[str, Any], frame: pd.DataFrame) -> pd.DataFra
             + [("run_duration", s) for s in DURATION_STATS]
         )
         return pd.DataFrame(columns=columns)
-    table = frame[keys + list(settings["metrics"]) + ["run_duration"]].groupby(by=keys).agg(agg)
-    return table.reset_index()
+    # dropna=False: a run lacking a group key (None) is a group of its own, never dropped
+    grouped = frame[keys + list(settings["metrics"]) + ["run_duration"]].groupby(
+        by=keys, dropna=False, sort=False
+    )
+    table = grouped.agg(agg)
+    order = sorted(range(len(table)), key=lambda i: _key_order(table.index[i]))
+    return table.iloc[order].reset_index()
+
+
+def _key_order(key: Any) -> list[tuple[int, Any]]:
+    """Groups in natural order (numbers numerically, missing last), as tcbench's sorted groupby."""
+    return [hv.sort_key(v) for v in (key if isinstance(key, tuple) else (key,))]
 
 
 def tcbench_split(summary: pd.DataFrame, key: str, value: str) -> pd.DataFrame:

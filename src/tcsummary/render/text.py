@@ -1,0 +1,53 @@
+"""How text from a repository is written into each output format, so it is never markup.
+
+Class names, hparam values and campaign ids come from user data: in HTML they
+are escaped by Jinja's autoescaping, in Markdown and LaTeX by the escapers
+below, which the Markdown and LaTeX template environments apply to *every*
+``{{ ... }}`` output (``finalize``), so a template cannot forget one. Text the
+templates mean literally (a LaTeX brace, a figure's file name) is marked with
+``| safe``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from markupsafe import Markup
+
+_LATEX = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+}
+_LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX))
+#: Markdown specials; ``_`` only where it could start or end emphasis (not inside a word).
+_MARKDOWN_RE = re.compile(r"[\\`*\[\]|<>#!]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    """A number for people: fixed digits, a dash when there is none."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def one_line(text: Any) -> str:
+    return " ".join(str(text).split())
+
+
+def latex_escape(text: Any) -> str:
+    """Every LaTeX special character once (one pass, so ``\\`` is not escaped twice)."""
+    if isinstance(text, Markup):
+        return str(text)
+    return _LATEX_RE.sub(lambda m: _LATEX[m.group(0)], one_line(text))
+
+
+def markdown_escape(text: Any) -> str:
+    """Markdown table-cell text: specials backslash-escaped, on one line (tables break on \\n)."""
+    if isinstance(text, Markup):
+        return str(text)
+    return _MARKDOWN_RE.sub(lambda m: "\\" + m.group(0), one_line(text))
