@@ -160,7 +160,7 @@ def test_parallel_read_equals_serial(modern_repo, monkeypatch):
     "make, message",
     [
         (lambda p: p / "missing", "no such directory"),
-        (lambda p: (p / "file").write_text("x") and p / "file", "not a directory"),
+        (lambda p: (p / "file").write_text("x") and p / "file", "a file, not a folder"),
         (lambda p: p, "no .aim folder"),
     ],
 )

@@ -63,7 +63,7 @@ def aim_dir_of(root: Path | str) -> Path:
     if not root.exists():
         raise RepositoryError(root, "no such directory")
     if not root.is_dir():
-        raise RepositoryError(root, "not a directory")
+        raise RepositoryError(root, "not a tcbench repository (a file, not a folder)")
     aim_dir = root / ".aim"
     if not aim_dir.is_dir():
         raise RepositoryError(root, "not a tcbench repository (no .aim folder)")

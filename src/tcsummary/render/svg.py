@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from html import escape
+
+from .text import xml_escape as escape
 
 FONT = "font-family='Helvetica, Arial, sans-serif'"
 #: Width of one character at 11-12 px, generous so labels and titles are never clipped.

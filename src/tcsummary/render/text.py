@@ -21,6 +21,8 @@ _LATEX = {
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
 }
+#: Characters XML 1.0 cannot contain, whatever the escaping.
+_INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX))
 #: Markdown specials; ``_`` only where it could start or end emphasis (not inside a word).
 _MARKDOWN_RE = re.compile(r"[\\`*\[\]|<>#!]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
@@ -51,3 +53,19 @@ def markdown_escape(text: Any) -> str:
     if isinstance(text, Markup):
         return str(text)
     return _MARKDOWN_RE.sub(lambda m: "\\" + m.group(0), one_line(text))
+
+
+def xml_escape(text: object) -> str:
+    """Text safe inside an element or a double- or single-quoted attribute.
+
+    Characters XML 1.0 cannot contain (control characters, lone surrogates) become U+FFFD,
+    since escaping cannot make them legal.
+    """
+    clean = _INVALID_XML.sub("\ufffd", str(text))
+    return (
+        clean.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&apos;")
+    )

@@ -157,27 +157,41 @@ def _align_classes(rows: list[RunRow], contexts: Sequence[str]) -> None:
                 }
 
 
-def groups(
+def key_values(
     rows: Sequence[RunRow], keys: Sequence[str], campaign: str
-) -> list[tuple[tuple[Any, ...], list[RunRow]]]:
-    """Included runs by group, groups in a stable, natural order.
+) -> dict[str, tuple[Any, ...]]:
+    """Each included run's values of ``keys`` as tables show them.
 
-    Values are compared as written (1, 1.0, True and "1" are four groups); a
-    key whose values mix kinds shows each value's JSON text, as tcbench's files do.
+    Table cells (:func:`core.values.cell`), except for a key whose values mix
+    kinds: there each value's JSON text, as tcbench's files show it, so ``1``
+    and ``"1"`` stay apart.
     """
     included = [row for row in rows if row.included]
     mixed = {
         k for k in keys
         if len(hv.kinds(row.record["hparams"].get(k) for row in included)) > 1
     }
-    found: dict[tuple[str, ...], tuple[tuple[Any, ...], list[RunRow]]] = {}
-    for row in included:
-        values = tuple(
+    return {
+        row.hash: tuple(
             hv.as_written(row.record["hparams"].get(k)) if k in mixed else row.hparam(k, campaign)
             for k in keys
         )
-        key = tuple(hv.identity(v) for v in values)
-        found.setdefault(key, (values, []))[1].append(row)
+        for row in included
+    }
+
+
+def groups(
+    rows: Sequence[RunRow], keys: Sequence[str], campaign: str
+) -> list[tuple[tuple[Any, ...], list[RunRow]]]:
+    """Included runs by group (values compared as written: 1, 1.0, True and "1" are four
+    groups), groups in a stable, natural order."""
+    values_of = key_values(rows, keys, campaign)
+    found: dict[tuple[str, ...], tuple[tuple[Any, ...], list[RunRow]]] = {}
+    for row in rows:
+        if row.included:
+            values = values_of[row.hash]
+            key = tuple(hv.identity(v) for v in values)
+            found.setdefault(key, (values, []))[1].append(row)
     return sorted(found.values(), key=lambda item: [hv.sort_key(v) for v in item[0]])
 
 
@@ -331,11 +345,15 @@ def runs_table(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame
             "run_duration": row.duration,
         }
         for name in hparam_names:
-            record[name] = hv.cell(rec["hparams"].get(name))
+            record[name] = rec["hparams"].get(name)
         for context in settings["contexts"]:
             for metric in settings["metrics"]:
                 record[f"{metric}.{context}"] = row.metric(metric, context)
         records.append(record)
+    for name in hparam_names:  # as tables show them; mixed kinds as JSON text (1 vs "1")
+        values = hv.column([r[name] for r in records])
+        for record, value in zip(records, values, strict=True):
+            record[name] = value
     frame = pd.DataFrame.from_records(records)
     return frame.sort_values(["included", "hash"], ascending=[False, True], kind="stable")
 

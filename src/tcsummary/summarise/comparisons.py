@@ -1,0 +1,772 @@
+"""Statistical comparison of the levels of one factor over a campaign grid (pure, no I/O).
+
+This module owns the numbers behind ranks.csv, tests.csv and pairwise.csv and the paper-table
+marks: pivoting runs to blocks x levels, mean ranks, the Friedman / Iman-Davenport omnibus tests
+with the Nemenyi critical difference (Demšar 2006), pairwise Wilcoxon signed-rank tests with
+Holm's step-down adjustment, and the seeds-versus-splits variance components of one
+configuration. Rendering (the CD diagram) lives in ``tcsummary.render.cd_diagram``; reading and
+writing files belongs to the callers.
+
+Conventions shared by every function here:
+
+* rank 1 is the best level; ties get the average of the tied ranks;
+* a *block* is one combination of the block columns (by default ``(split_index, seed)``), the
+  unit over which levels are paired;
+* floats are never rounded, NaN marks what is undefined, and an explanation goes to a ``note``
+  instead of a p-value whenever the data cannot support the test;
+* a test is only run when it could reject at ``alpha`` with the blocks at hand (the Wilcoxon
+  test needs 6 pairs at alpha 0.05 because its smallest two-sided p with 5 pairs is 0.0625; the
+  Friedman test needs as many blocks as make its smallest chi2 p-value reach alpha).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+RANK_COLUMNS: tuple[str, ...] = (
+    "metric", "context", "factor", "stratum", "level", "mean_rank", "blocks",
+)
+TEST_COLUMNS: tuple[str, ...] = (
+    "metric", "context", "factor", "stratum", "blocks", "levels",
+    "friedman_chi2", "friedman_p", "iman_davenport_f", "iman_davenport_p", "nemenyi_cd",
+    "dropped_blocks", "note", "omnibus", "omnibus_p",
+)
+PAIRWISE_COLUMNS: tuple[str, ...] = (
+    "metric", "context", "factor", "stratum", "a", "b", "pairs", "mean_diff", "diff_ci95",
+    "wilcoxon_p", "holm_p", "better", "note",
+)
+PAIR_FRAME_COLUMNS: tuple[str, ...] = (
+    "a", "b", "pairs", "mean_diff", "diff_ci95", "wilcoxon_p", "holm_p", "better", "note",
+)
+DEFAULT_ALPHA = 0.05
+# variance share above which one source "dominates" the spread in spread_verdict
+DOMINANT_SHARE = 2.0 / 3.0
+
+NAN = float("nan")
+
+
+# --------------------------------------------------------------------------- block table
+
+
+@dataclass(frozen=True)
+class BlockTable:
+    """Blocks x levels table of one metric, restricted to complete blocks.
+
+    ``table`` has one row per complete block (index: the block columns, sorted) and one column
+    per level (in level order, ``columns.name`` = the factor). ``dropped`` counts the blocks
+    that lacked a value for at least one level; ``unplaced`` counts runs that could not be
+    placed because their factor or block key is missing; ``missing_levels`` are requested
+    levels without a single value in the data (they are left out of ``table`` so that one
+    absent level does not empty the whole comparison).
+    """
+
+    table: pd.DataFrame
+    dropped: int
+    factor: str
+    blocks: tuple[str, ...]
+    value: str
+    unplaced: int = 0
+    missing_levels: tuple[Hashable, ...] = ()
+
+
+def sort_levels(values: Iterable[Hashable]) -> list[Hashable]:
+    """Distinct values in a stable, human order: numbers numerically, anything mixed by str.
+
+    Levels such as ``flowpic_dim`` (32, 64, 1500) must not sort as text ("1500" < "32"), while
+    a column mixing numbers and names has no natural order, so it falls back to ``str``.
+    """
+    distinct = list(dict.fromkeys(values))
+    if all(isinstance(v, numbers.Real) for v in distinct):
+        return sorted(distinct)  # type: ignore[type-var]
+    if all(isinstance(v, str) for v in distinct):
+        return sorted(distinct)  # type: ignore[type-var]
+    return sorted(distinct, key=lambda v: (str(v), type(v).__name__))
+
+
+def _as_tuple(columns: str | Sequence[str]) -> tuple[str, ...]:
+    return (columns,) if isinstance(columns, str) else tuple(columns)
+
+
+def block_table(
+    frame: pd.DataFrame,
+    factor: str,
+    blocks: str | Sequence[str],
+    value: str,
+    levels: Sequence[Hashable] | None = None,
+) -> BlockTable:
+    """Pivot runs to blocks x levels of ``factor``, keeping only complete blocks.
+
+    Runs are paired by block (e.g. the same ``split_index`` and ``seed``), so a level is only
+    compared with another on the data both saw. When a block holds several runs of one level
+    (merged campaigns, repeated runs) their values are *averaged* into one cell, NaN values
+    ignored, so that every block weighs the same in ranks and tests. A block missing any level
+    is dropped (counted in ``dropped``): rank-based tests need every level in every block.
+
+    ``levels`` restricts and orders the columns; without it the levels present are sorted by
+    :func:`sort_levels`. Runs whose factor or block key is missing cannot be paired and are
+    counted in ``unplaced``.
+    """
+    block_cols = _as_tuple(blocks)
+    keys = [*block_cols, factor]
+    data = frame.loc[:, [*keys, value]].copy()
+    placed = data.dropna(subset=keys)
+    unplaced = len(data) - len(placed)
+    wanted = None if levels is None else list(dict.fromkeys(levels))
+    if wanted is not None:
+        placed = placed[placed[factor].isin(wanted)]
+    values = pd.to_numeric(placed[value], errors="coerce").astype(float)
+    placed = placed.assign(**{value: values})
+    cells = placed.groupby(keys, sort=False, dropna=False)[value].mean()
+    present = set(cells.dropna().index.get_level_values(factor)) if len(cells) else set()
+    if wanted is not None:
+        order = [lv for lv in wanted if lv in present]
+        missing = tuple(lv for lv in wanted if lv not in present)
+    else:
+        order = sort_levels(present)
+        missing = ()
+    if len(cells):
+        wide = cells.unstack(factor)
+    elif len(block_cols) > 1:
+        wide = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=list(block_cols)))
+    else:
+        wide = pd.DataFrame(index=pd.Index([], name=block_cols[0]))
+    wide = wide.reindex(columns=order)
+    wide.columns = pd.Index(order, name=factor, dtype=object)
+    if len(block_cols) == 1 and isinstance(wide.index, pd.MultiIndex):
+        wide.index = wide.index.get_level_values(0)
+    wide = _sort_index(wide)
+    complete = wide.dropna(how="any") if order else wide.iloc[0:0]
+    dropped = len(wide) - len(complete) if order else 0
+    return BlockTable(
+        table=complete.astype(float),
+        dropped=int(dropped),
+        factor=factor,
+        blocks=block_cols,
+        value=value,
+        unplaced=int(unplaced),
+        missing_levels=missing,
+    )
+
+
+def _sort_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sort blocks numerically where possible, else by their text, so output is stable."""
+    try:
+        return frame.sort_index()
+    except TypeError:
+        keys = [tuple(map(str, k)) if isinstance(k, tuple) else str(k) for k in frame.index]
+        order = sorted(range(len(keys)), key=lambda i: keys[i])
+        return frame.iloc[order]
+
+
+# --------------------------------------------------------------------------- ranks
+
+
+def block_ranks(table: pd.DataFrame, lower_is_better: bool) -> pd.DataFrame:
+    """Rank the levels within every block: 1 = best, ties get the average rank.
+
+    Ranks within a block remove the block's own difficulty (an easy split lifts every level
+    alike), which is why Demšar's tests work on them instead of on raw values.
+    """
+    values = table.to_numpy(dtype=float)
+    signed = values if lower_is_better else -values
+    ranks = stats.rankdata(signed, axis=1, method="average") if values.size else values
+    return pd.DataFrame(ranks, index=table.index, columns=table.columns)
+
+
+def mean_ranks(table: pd.DataFrame, lower_is_better: bool) -> pd.Series:
+    """Mean rank of each level over the complete blocks (1 = best); NaN without blocks.
+
+    Higher values are better unless ``lower_is_better`` (losses): this matches
+    ``autorank(order="descending")`` and ``order="ascending"`` respectively. Expects a
+    complete table (see :func:`block_table`): a block holding a NaN gets NaN ranks and is
+    left out of the mean.
+    """
+    ranks = block_ranks(table, lower_is_better)
+    means = ranks.mean(axis=0) if len(ranks) else pd.Series(NAN, index=table.columns)
+    return pd.Series(means.to_numpy(dtype=float), index=table.columns, name="mean_rank")
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+def min_wilcoxon_pairs(alpha: float = DEFAULT_ALPHA) -> int:
+    """Fewest pairs with which a two-sided Wilcoxon test can reach ``alpha`` (6 at 0.05).
+
+    With n pairs and no ties the most extreme outcome has exact two-sided p = 2 / 2**n, so
+    below this count a p-value could never be significant and would only mislead.
+    """
+    n = 1
+    while 2.0 / 2.0**n > alpha:
+        n += 1
+    return n
+
+
+def min_friedman_blocks(levels: int, alpha: float = DEFAULT_ALPHA) -> int:
+    """Fewest blocks (>= 2) with which the Friedman chi2 test can reach ``alpha``.
+
+    The statistic is at most N(k-1) (every block ranks the levels identically), so with fewer
+    blocks than returned here even perfect agreement would not be significant. For k = 3 at
+    alpha 0.05 this is 3 blocks (smallest p with 2 is exp(-2) = 0.135).
+    """
+    if levels < 3:
+        raise ValueError("the Friedman test needs at least 3 levels")
+    n = 2
+    while stats.chi2.sf(n * (levels - 1), levels - 1) > alpha:
+        n += 1
+    return n
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+# --------------------------------------------------------------------------- pairwise
+
+
+def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values (monotone, capped at 1); NaN stays NaN.
+
+    The family is the non-NaN p-values only: a pair that could not be tested does not inflate
+    the correction of the others. Sorted ascending, p_(i) becomes
+    max_{j <= i} min(1, (m - j + 1) p_(j)), so tied p-values get the same adjusted value.
+    """
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    idx = np.flatnonzero(~np.isnan(p))
+    if idx.size == 0:
+        return out
+    order = idx[np.argsort(p[idx], kind="stable")]
+    m = order.size
+    scaled = (m - np.arange(m)) * p[order]
+    out[order] = np.minimum(1.0, np.maximum.accumulate(scaled))
+    return out
+
+
+def ci95_halfwidth(values: Sequence[float] | np.ndarray) -> float:
+    """Half-width of the two-sided 95% Student-t interval of the mean (NaN below 2 values)."""
+    x = np.asarray(values, dtype=float)
+    n = x.size
+    if n < 2:
+        return NAN
+    return float(stats.t.ppf(0.975, n - 1) * np.std(x, ddof=1) / math.sqrt(n))
+
+
+# scipy 1.17 ``wilcoxon(method="auto")`` with ties or zero differences runs an exact permutation
+# test over all 2**n sign flips when 2**n <= 9999 (its default n_resamples), i.e. n <= 13 pairs
+# (n counts the zero differences too), and the normal approximation above that.
+SIGN_FLIP_MAX_PAIRS = 13
+# permutation_test's relative tolerance for null statistics equal to the observed one
+_PERMUTATION_RTOL = 100 * float(np.finfo(np.float64).eps)
+
+
+@functools.cache
+def _subset_matrix(m: int) -> np.ndarray:
+    """(2**m, m) 0/1 matrix: row k selects the observations whose bit is set in k (read-only)."""
+    codes = np.arange(2**m, dtype=np.int64)[:, None]
+    matrix = ((codes >> np.arange(m, dtype=np.int64)) & 1).astype(float)
+    matrix.flags.writeable = False
+    return matrix
+
+
+def _sign_flip_p(diff: np.ndarray) -> float:
+    """Exact two-sided sign-flip p of the Wilcoxon statistic, as scipy's permutation path.
+
+    scipy computes r_plus (sum of the average ranks of |d| over the positive d, zeros dropped)
+    for every one of the 2**n sign vectors and returns 2 * min(P(null <= obs), P(null >= obs))
+    clipped to 1, with a relative tolerance of 100 eps on obs. Flipping signs leaves the ranks
+    unchanged, so the null values are the sums of every subset of the nonzero ranks: zeros
+    only repeat each value 2**zeros times, which leaves the proportions unchanged. Ranks are
+    half-integers, so every sum is exact and the p-value is bit-for-bit scipy's.
+    """
+    nonzero = diff[diff != 0]
+    ranks = stats.rankdata(np.abs(nonzero), method="average")
+    observed = float(ranks[nonzero > 0].sum())
+    null = _subset_matrix(nonzero.size) @ ranks
+    gamma = abs(_PERMUTATION_RTOL * observed)
+    less = np.count_nonzero(null <= observed + gamma) / null.size
+    greater = np.count_nonzero(null >= observed - gamma) / null.size
+    return min(1.0, 2.0 * min(less, greater))
+
+
+def _uses_sign_flips(diff: np.ndarray) -> bool:
+    """Whether scipy's default ``wilcoxon`` takes its (slow) exact permutation path."""
+    if diff.size > SIGN_FLIP_MAX_PAIRS or np.isnan(diff).any():
+        return False
+    nonzero = np.abs(diff[diff != 0])
+    return nonzero.size < diff.size or np.unique(nonzero).size < nonzero.size
+
+
+def wilcoxon_p(
+    a_values: Sequence[float] | np.ndarray,
+    b_values: Sequence[float] | np.ndarray,
+    alpha: float = DEFAULT_ALPHA,
+) -> tuple[float, str]:
+    """Two-sided Wilcoxon signed-rank p of paired values, and a note when there is none.
+
+    The p-value is the one of ``scipy.stats.wilcoxon(a, b)`` with default arguments (zero
+    differences dropped, method "auto"). Two cases are decided here instead: fewer pairs than
+    :func:`min_wilcoxon_pairs` give NaN (the test could never reject), and all-zero
+    differences give p = 1.0: identical results are no evidence of a difference, and scipy's
+    answer there depends on its version and sample size (1.0, NaN or an error).
+    Cost: with ties or zero differences and at most 13 pairs, scipy 1.17 enumerates all 2**n
+    sign flips calling its statistic once per flip (about 1 s per call at n = 13); that case
+    is computed here by :func:`_sign_flip_p` with the same result in well under a millisecond.
+    The other cases (scipy's exact null without ties, its normal approximation, NaN input)
+    take about 1 ms in scipy and are left to it.
+    """
+    a = np.asarray(a_values, dtype=float)
+    b = np.asarray(b_values, dtype=float)
+    n = a.size
+    needed = min_wilcoxon_pairs(alpha)
+    if n < needed:
+        return NAN, f"{_plural(n, 'pair')}: too few for a Wilcoxon test at alpha {alpha:g}"
+    diff = a - b
+    if np.all(diff == 0):
+        return 1.0, f"all {n} differences are zero: p set to 1"
+    if _uses_sign_flips(diff):
+        return _sign_flip_p(diff), ""
+    return float(stats.wilcoxon(a, b).pvalue), ""
+
+
+def _better(mean_diff: float, a: Hashable, b: Hashable, lower_is_better: bool) -> Hashable:
+    if not mean_diff or math.isnan(mean_diff):
+        return ""
+    a_higher = mean_diff > 0
+    return a if a_higher != lower_is_better else b
+
+
+def pairwise(
+    table: pd.DataFrame, lower_is_better: bool, alpha: float = DEFAULT_ALPHA
+) -> pd.DataFrame:
+    """Paired comparison of every two levels: effect size, Wilcoxon p and Holm-adjusted p.
+
+    One row per pair (a, b) with a before b in the table's level order. ``mean_diff`` is the
+    mean of a - b over the blocks where both have a value (all blocks of a complete table),
+    ``diff_ci95`` its Student-t half-width: the effect size a reader can judge, which the
+    p-value alone is not. The Holm family is the pairs of this one table. ``better`` names the
+    level that is significantly better (holm_p < alpha, direction from mean_diff and
+    ``lower_is_better``), else "". ``note`` says why a p-value is missing or fixed.
+    """
+    levels = list(table.columns)
+    rows: list[dict[str, Any]] = []
+    for i, a in enumerate(levels):
+        for b in levels[i + 1 :]:
+            pair = table[[a, b]].dropna(how="any")
+            av = pair[a].to_numpy(dtype=float)
+            bv = pair[b].to_numpy(dtype=float)
+            diff = av - bv
+            p, note = wilcoxon_p(av, bv, alpha)
+            rows.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "pairs": int(diff.size),
+                    "mean_diff": float(diff.mean()) if diff.size else NAN,
+                    "diff_ci95": ci95_halfwidth(diff),
+                    "wilcoxon_p": p,
+                    "holm_p": NAN,
+                    "better": "",
+                    "note": note,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=list(PAIR_FRAME_COLUMNS))
+    if not rows:
+        return frame.astype({"pairs": int})
+    frame["holm_p"] = holm(frame["wilcoxon_p"].to_numpy(dtype=float))
+    frame["better"] = [
+        _better(row.mean_diff, row.a, row.b, lower_is_better) if row.holm_p < alpha else ""
+        for row in frame.itertuples(index=False)
+    ]
+    return frame
+
+
+# --------------------------------------------------------------------------- omnibus
+
+
+@dataclass(frozen=True)
+class Omnibus:
+    """Result of the omnibus test over all levels of one complete-block table.
+
+    ``test`` is "friedman" (k >= 3), "wilcoxon" (k == 2: the Wilcoxon signed-rank test of the
+    two levels *is* the omnibus test; the Friedman fields stay NaN) or "" (nothing tested), and
+    ``p`` is that test's p-value. Every field that cannot be computed is NaN and ``note`` says
+    why.
+    """
+
+    blocks: int
+    levels: int
+    test: str = ""
+    p: float = NAN
+    friedman_chi2: float = NAN
+    friedman_p: float = NAN
+    iman_davenport_f: float = NAN
+    iman_davenport_p: float = NAN
+    nemenyi_cd: float = NAN
+    note: str = ""
+
+
+def nemenyi_cd(levels: int, blocks: int, alpha: float = DEFAULT_ALPHA) -> float:
+    """Nemenyi critical difference q(1-alpha; k, inf)/sqrt(2) * sqrt(k(k+1)/(6N)).
+
+    q is the exact studentized range quantile from scipy. autorank uses statsmodels' qsturng,
+    an interpolated table: for k <= 20 its q differs by up to ~2.5e-4, so autorank's CD agrees
+    with this one to a relative 5e-5 (measured), not exactly; k == 2 agrees to rounding.
+    """
+    if levels < 2 or blocks < 1:
+        return NAN
+    q = float(stats.studentized_range.ppf(1.0 - alpha, levels, np.inf))
+    return q / math.sqrt(2.0) * math.sqrt(levels * (levels + 1) / (6.0 * blocks))
+
+
+def iman_davenport(chi2: float, levels: int, blocks: int) -> tuple[float, float]:
+    """Iman-Davenport F = (N-1) chi2 / (N(k-1) - chi2) and its F(k-1, (k-1)(N-1)) p-value.
+
+    When every block ranks the levels identically chi2 reaches N(k-1): F is infinite and p 0.
+    """
+    if math.isnan(chi2) or levels < 3 or blocks < 2:
+        return NAN, NAN
+    denominator = blocks * (levels - 1) - chi2
+    if denominator <= 0:
+        return math.inf, 0.0
+    f = (blocks - 1) * chi2 / denominator
+    p = float(stats.f.sf(f, levels - 1, (levels - 1) * (blocks - 1)))
+    return float(f), p
+
+
+def omnibus(table: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> Omnibus:
+    """Friedman + Iman-Davenport test over all levels and the Nemenyi CD of a complete table.
+
+    chi2 and p are exactly ``scipy.stats.friedmanchisquare(*columns)`` (tie-corrected, what
+    autorank calls). Thresholds, chosen so that no p-value is shown that could never be
+    significant: fewer than 2 levels or blocks -> nothing; k == 2 -> the Wilcoxon test (needs
+    :func:`min_wilcoxon_pairs` blocks); k >= 3 -> Friedman, Iman-Davenport and the CD need
+    :func:`min_friedman_blocks` blocks. One deliberate deviation from scipy: if every block ties
+    all levels scipy returns NaN (0/0); here chi2 = 0 and p = 1, since the data show no
+    difference at all.
+    """
+    n, k = table.shape
+    if k < 2:
+        return Omnibus(n, k, note=f"{_plural(k, 'level')}: nothing to compare")
+    if n == 0:
+        return Omnibus(n, k, note="no complete block: nothing to rank or test")
+    if k == 2:
+        a, b = (table.iloc[:, j].to_numpy(dtype=float) for j in range(2))
+        p, why = wilcoxon_p(a, b, alpha)
+        note = "2 levels: the omnibus test is the Wilcoxon signed-rank test (see pairwise)"
+        return Omnibus(n, k, test="wilcoxon", p=p, note="; ".join(filter(None, [note, why])))
+    needed = min_friedman_blocks(k, alpha)
+    if n < needed:
+        best_p = float(stats.chi2.sf(n * (k - 1), k - 1))
+        note = (
+            f"{_plural(n, 'complete block')}: too few for a Friedman test at alpha {alpha:g} "
+            f"(need >= {needed}; the smallest possible p with {n} is {best_p:.3g})"
+        )
+        return Omnibus(n, k, note=note)
+    values = table.to_numpy(dtype=float)
+    note = ""
+    if all(np.all(row == row[0]) for row in values):
+        chi2, p = 0.0, 1.0
+        note = "every block ties all levels: Friedman chi2 set to 0 and p to 1"
+    else:
+        result = stats.friedmanchisquare(*values.T)
+        chi2, p = float(result.statistic), float(result.pvalue)
+    f, f_p = iman_davenport(chi2, k, n)
+    return Omnibus(
+        blocks=n,
+        levels=k,
+        test="friedman",
+        p=p,
+        friedman_chi2=chi2,
+        friedman_p=p,
+        iman_davenport_f=f,
+        iman_davenport_p=f_p,
+        nemenyi_cd=nemenyi_cd(k, n, alpha),
+        note=note,
+    )
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def _empty_pairwise() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(PAIR_FRAME_COLUMNS))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything computed for one factor on one metric: the rows of ranks/tests/pairwise.csv.
+
+    ``ranks`` has columns level, mean_rank (1 = best) and mean (the metric's mean over the
+    complete blocks), in level order. ``blocks`` is N (complete blocks), ``levels`` is k.
+    """
+
+    factor: str
+    metric: str
+    lower_is_better: bool
+    alpha: float
+    ranks: pd.DataFrame
+    blocks: int
+    dropped: int
+    levels: int
+    friedman_chi2: float
+    friedman_p: float
+    iman_davenport_f: float
+    iman_davenport_p: float
+    nemenyi_cd: float
+    note: str
+    pairwise: pd.DataFrame = field(default_factory=_empty_pairwise)
+    omnibus: str = ""
+    omnibus_p: float = NAN
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def compare(
+    frame: pd.DataFrame,
+    factor: str,
+    blocks: str | Sequence[str],
+    metric: str,
+    lower_is_better: bool,
+    alpha: float = DEFAULT_ALPHA,
+    levels: Sequence[Hashable] | None = None,
+) -> Comparison:
+    """Compare the levels of ``factor`` on ``metric``, pairing runs by ``blocks``.
+
+    The whole Demšar procedure on one slice of a campaign (callers choose the slice: one
+    context, one stratum such as flowpic_dim=32): complete-block table, mean ranks, omnibus
+    test with CD, and Holm-adjusted pairwise Wilcoxon tests on the same complete blocks, so
+    that every number of one comparison describes the same data.
+    """
+    built = block_table(frame, factor, blocks, metric, levels)
+    table = built.table
+    ranks = pd.DataFrame(
+        {
+            "level": list(table.columns),
+            "mean_rank": mean_ranks(table, lower_is_better).to_numpy(dtype=float),
+            "mean": table.mean(axis=0).to_numpy(dtype=float) if len(table) else NAN,
+        }
+    )
+    test = omnibus(table, alpha)
+    notes = []
+    if built.missing_levels:
+        missing = ", ".join(map(str, built.missing_levels))
+        notes.append(f"no value for level(s) {missing}")
+    if test.note:
+        notes.append(test.note)
+    return Comparison(
+        factor=factor,
+        metric=metric,
+        lower_is_better=lower_is_better,
+        alpha=alpha,
+        ranks=ranks,
+        blocks=test.blocks,
+        dropped=built.dropped,
+        levels=test.levels,
+        friedman_chi2=test.friedman_chi2,
+        friedman_p=test.friedman_p,
+        iman_davenport_f=test.iman_davenport_f,
+        iman_davenport_p=test.iman_davenport_p,
+        nemenyi_cd=test.nemenyi_cd,
+        note="; ".join(notes),
+        pairwise=pairwise(table, lower_is_better, alpha),
+        omnibus=test.test,
+        omnibus_p=test.p,
+        table=table,
+    )
+
+
+def best_level(comparison: Comparison) -> Hashable | None:
+    """The best level: lowest mean rank, then best mean, then first in level order.
+
+    None when there is no complete block (nothing can be called best).
+    """
+    ranks = comparison.ranks
+    if ranks.empty or ranks["mean_rank"].isna().all():
+        return None
+    sign = 1.0 if comparison.lower_is_better else -1.0
+    keyed = [
+        (row.mean_rank, sign * row.mean, position, row.level)
+        for position, row in enumerate(ranks.itertuples(index=False))
+    ]
+    return min(keyed, key=lambda item: item[:3])[3]
+
+
+def not_worse_than_best(comparison: Comparison) -> set[Hashable]:
+    """Levels not significantly worse than the best level (used to mark paper-table cells).
+
+    The best level is :func:`best_level`; a level is excluded only when its pair with the best
+    has a Holm-adjusted Wilcoxon p below alpha with the best as the better side. A pair that
+    could not be tested (too few blocks) therefore keeps the level: absence of evidence is not
+    evidence of being worse. Empty when there is no complete block.
+    """
+    best = best_level(comparison)
+    if best is None:
+        return set()
+    keep = set(comparison.ranks["level"])
+    for row in comparison.pairwise.itertuples(index=False):
+        if best not in (row.a, row.b):
+            continue
+        other = row.b if row.a == best else row.a
+        if row.holm_p < comparison.alpha and row.better == best:
+            keep.discard(other)
+    return keep
+
+
+# --------------------------------------------------------------------------- CSV rows
+
+
+def _context(
+    metric: str, context: str, factor: str, stratum: str
+) -> dict[str, Any]:
+    return {"metric": metric, "context": context, "factor": factor, "stratum": stratum}
+
+
+def ranks_rows(
+    comparison: Comparison, metric: str, context: str, factor: str, stratum: str
+) -> list[dict[str, Any]]:
+    """Rows of ranks.csv (columns :data:`RANK_COLUMNS`), in level order."""
+    head = _context(metric, context, factor, stratum)
+    return [
+        {**head, "level": row.level, "mean_rank": float(row.mean_rank),
+         "blocks": comparison.blocks}
+        for row in comparison.ranks.itertuples(index=False)
+    ]
+
+
+def tests_row(
+    comparison: Comparison, metric: str, context: str, factor: str, stratum: str
+) -> dict[str, Any]:
+    """The row of tests.csv (columns :data:`TEST_COLUMNS`)."""
+    return {
+        **_context(metric, context, factor, stratum),
+        "blocks": comparison.blocks,
+        "levels": comparison.levels,
+        "friedman_chi2": comparison.friedman_chi2,
+        "friedman_p": comparison.friedman_p,
+        "iman_davenport_f": comparison.iman_davenport_f,
+        "iman_davenport_p": comparison.iman_davenport_p,
+        "nemenyi_cd": comparison.nemenyi_cd,
+        "dropped_blocks": comparison.dropped,
+        "note": comparison.note,
+        "omnibus": comparison.omnibus,
+        "omnibus_p": comparison.omnibus_p,
+    }
+
+
+def pairwise_rows(
+    comparison: Comparison, metric: str, context: str, factor: str, stratum: str
+) -> list[dict[str, Any]]:
+    """Rows of pairwise.csv (columns :data:`PAIRWISE_COLUMNS`), in pair order."""
+    head = _context(metric, context, factor, stratum)
+    rows = []
+    for row in comparison.pairwise.itertuples(index=False):
+        rows.append(
+            {
+                **head,
+                "a": row.a,
+                "b": row.b,
+                "pairs": int(row.pairs),
+                "mean_diff": float(row.mean_diff),
+                "diff_ci95": float(row.diff_ci95),
+                "wilcoxon_p": float(row.wilcoxon_p),
+                "holm_p": float(row.holm_p),
+                "better": row.better,
+                "note": row.note,
+            }
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------- seeds vs splits
+
+
+def variance_components(
+    frame: pd.DataFrame, split: str, seed: str, value: str
+) -> dict[str, float | int]:
+    """Spread of one configuration's runs, split into a split part and a seed part.
+
+    A split changes the data, a seed only the training randomness; the ci95 of a group pools
+    both, but whether more seeds or more splits narrow it depends on which dominates.
+
+    Model: runs are averaged per (split, seed) cell (duplicates, NaN ignored), then seeds are
+    treated as *nested* in splits: y_ij = mu + a_i + e_ij, a one-way random-effects ANOVA of
+    the splits. The same seed number in another split trains another model on other data, so
+    no seed effect shared across splits is assumed. Method of moments, valid for unequal
+    numbers of seeds per split (incomplete grids keep all their cells):
+    sd_seed^2 = MSW, sd_split^2 = max(0, (MSB - MSW) / n0), n0 = (N - sum n_i^2 / N) / (a - 1).
+
+    Returns ``n_runs`` (runs with a value), ``n_splits``, ``n_seeds`` (distinct seeds),
+    ``sd_total`` (sample sd over all runs), ``sd_split`` and ``sd_seed``. With one split the
+    split part is NaN; with one seed per split neither part can be told apart: both NaN.
+    """
+    data = frame.loc[:, [split, seed, value]].dropna(subset=[split, seed])
+    values = pd.to_numeric(data[value], errors="coerce").astype(float)
+    data = data.assign(**{value: values}).dropna(subset=[value])
+    runs = data[value].to_numpy(dtype=float)
+    sd_total = float(np.std(runs, ddof=1)) if runs.size >= 2 else NAN
+    cells = data.groupby([split, seed], sort=True)[value].mean().reset_index()
+    groups = [g[value].to_numpy(dtype=float) for _, g in cells.groupby(split, sort=True)]
+    n_i = np.array([g.size for g in groups], dtype=float)
+    a = len(groups)
+    total = float(n_i.sum())
+    result: dict[str, float | int] = {
+        "n_runs": int(runs.size),
+        "n_splits": a,
+        "n_seeds": int(cells[seed].nunique()),
+        "sd_total": sd_total,
+        "sd_split": NAN,
+        "sd_seed": NAN,
+    }
+    df_within = total - a
+    if a == 0 or df_within <= 0:
+        return result
+    ss_within = float(sum(((g - g.mean()) ** 2).sum() for g in groups))
+    ms_within = ss_within / df_within
+    result["sd_seed"] = math.sqrt(ms_within)
+    if a < 2:
+        return result
+    grand = float(np.concatenate(groups).mean())
+    ss_between = float(sum(g.size * (g.mean() - grand) ** 2 for g in groups))
+    ms_between = ss_between / (a - 1)
+    n0 = (total - float((n_i**2).sum()) / total) / (a - 1)
+    result["sd_split"] = math.sqrt(max(0.0, (ms_between - ms_within) / n0))
+    return result
+
+
+def spread_verdict(components: Mapping[str, float | int]) -> str:
+    """One sentence telling whether more splits or more seeds would narrow the interval.
+
+    The mean of a configuration over a splits x b seeds has variance
+    sd_split^2 / a + sd_seed^2 / (a b): when the split part dominates only more splits help;
+    when the seed part dominates any extra run helps. "Dominates" means at least
+    :data:`DOMINANT_SHARE` of the summed variance components.
+    """
+    sd_split = float(components.get("sd_split", NAN))
+    sd_seed = float(components.get("sd_seed", NAN))
+    if math.isnan(sd_seed):
+        return "one seed per split: the split and seed spread cannot be told apart"
+    if math.isnan(sd_split):
+        return "one split only: the split spread cannot be estimated, run more splits"
+    v_split, v_seed = sd_split**2, sd_seed**2
+    if v_split + v_seed == 0:
+        return "no spread between runs: neither more seeds nor more splits change the interval"
+    share = v_split / (v_split + v_seed)
+    if share >= DOMINANT_SHARE:
+        return (
+            "most of the spread comes from the split: "
+            "more splits, not more seeds, narrow the interval"
+        )
+    if share <= 1.0 - DOMINANT_SHARE:
+        return (
+            "most of the spread comes from the seed: any extra run narrows the interval, "
+            "a new seed as well as a new split"
+        )
+    return "split and seed contribute about equally"

@@ -1,0 +1,548 @@
+"""Statistical comparisons (summarise.comparisons) and the CD diagram (render.cd_diagram).
+
+Reference values come from scipy itself, from autorank (what the tcbench paper notebooks
+used) and from small hand computations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import math
+import warnings
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from tcsummary.render import cd_diagram as cdd
+from tcsummary.summarise import comparisons as cmp
+
+BLOCKS = ("split_index", "seed")
+AUGS = ("noaug", "rotate", "horizontal-flip", "colorjitter", "packet-loss")
+SHIFT = {"noaug": 0.0, "rotate": 2.5, "horizontal-flip": 0.7, "colorjitter": -1.0,
+         "packet-loss": 0.2}
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _campaign(seed: int = 7) -> pd.DataFrame:
+    """5 augmentations x 6 splits x 3 seeds, integer accuracies (many ties), 3 NaN cells,
+    one block with a duplicated run (two campaigns merged).
+
+    16 complete blocks: above 13, so scipy's Wilcoxon with ties takes its fast normal
+    approximation (at 13 or fewer it enumerates 2**n sign flips, ~1 s per call).
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for aug, split, run_seed in itertools.product(AUGS, range(6), range(3)):
+        acc = round(90 + SHIFT[aug] + rng.normal(0, 1.2))
+        rows.append({"aug_name": aug, "split_index": split, "seed": run_seed,
+                     "flowpic_dim": 32, "acc": float(acc), "loss": 1.0 - acc / 100})
+    frame = pd.DataFrame(rows)
+    missing = [(frame.aug_name == "rotate") & (frame.split_index == 0) & (frame.seed == 1),
+               (frame.aug_name == "noaug") & (frame.split_index == 3) & (frame.seed == 2),
+               (frame.aug_name == "colorjitter") & (frame.split_index == 3) & (frame.seed == 2)]
+    for mask in missing:
+        frame.loc[mask, ["acc", "loss"]] = np.nan
+    duplicate = frame[(frame.split_index == 4) & (frame.seed == 0) & (frame.aug_name == "noaug")]
+    duplicate = duplicate.assign(acc=duplicate.acc + 2.0)
+    return pd.concat([frame, duplicate], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def campaign() -> pd.DataFrame:
+    return _campaign()
+
+
+def _autorank(table: pd.DataFrame, order: str):
+    autorank = pytest.importorskip("autorank")
+    # autorank prints its rank table, and its effect sizes divide by zero on tied columns
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return autorank.autorank(table.rename_axis(columns=None), alpha=0.05, verbose=False,
+                                 order=order, force_mode="nonparametric")
+
+
+# --------------------------------------------------------------------------- block table
+
+
+def test_block_table_averages_duplicates_and_drops_incomplete(campaign):
+    built = cmp.block_table(campaign, "aug_name", BLOCKS, "acc")
+    assert list(built.table.columns) == sorted(AUGS)
+    assert built.table.columns.name == "aug_name"
+    assert built.dropped == 2  # (0, 1) and (3, 2); the two NaNs of (3, 2) share a block
+    assert len(built.table) == 18 - 2
+    assert not built.table.isna().any().any()
+    runs = campaign[(campaign.split_index == 4) & (campaign.seed == 0)
+                    & (campaign.aug_name == "noaug")].acc
+    assert len(runs) == 2
+    assert built.table.loc[(4, 0), "noaug"] == pytest.approx(runs.mean())
+    assert list(built.table.index) == sorted(built.table.index)
+
+
+def test_block_table_level_order_and_missing_levels():
+    frame = pd.DataFrame({"flowpic_dim": [1500, 32, 64] * 2, "split_index": [0] * 3 + [1] * 3,
+                          "acc": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    built = cmp.block_table(frame, "flowpic_dim", "split_index", "acc")
+    assert list(built.table.columns) == [32, 64, 1500]  # numerically, not as text
+    chosen = cmp.block_table(frame, "flowpic_dim", ["split_index"], "acc", levels=[64, 32, 7])
+    assert list(chosen.table.columns) == [64, 32]
+    assert chosen.missing_levels == (7,)
+    assert cmp.sort_levels(["b", 10, "a", 2]) == [10, 2, "a", "b"]  # mixed: by str
+
+
+def test_block_table_counts_unplaced_runs():
+    frame = pd.DataFrame({"aug": ["a", "b", None, "a", "b"], "seed": [0, 0, 0, 1, np.nan],
+                          "acc": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    built = cmp.block_table(frame, "aug", "seed", "acc")
+    assert built.unplaced == 2
+    assert built.dropped == 1  # seed 1 has no "b"
+    assert built.table.to_numpy().tolist() == [[1.0, 2.0]]
+
+
+# --------------------------------------------------------------------------- omnibus
+
+
+def test_friedman_matches_scipy_and_iman_davenport_formula(campaign):
+    table = cmp.block_table(campaign, "aug_name", BLOCKS, "acc").table
+    result = cmp.omnibus(table)
+    expected = stats.friedmanchisquare(*(table[c].to_numpy() for c in table.columns))
+    assert result.test == "friedman"
+    assert result.friedman_chi2 == expected.statistic
+    assert result.friedman_p == expected.pvalue
+    n, k = table.shape
+    f = (n - 1) * expected.statistic / (n * (k - 1) - expected.statistic)
+    assert result.iman_davenport_f == pytest.approx(f, rel=1e-12)
+    assert result.iman_davenport_p == pytest.approx(
+        stats.f.sf(f, k - 1, (k - 1) * (n - 1)), rel=1e-12)
+    q = stats.studentized_range.ppf(0.95, k, np.inf)
+    assert result.nemenyi_cd == pytest.approx(q * math.sqrt(k * (k + 1) / (12 * n)), rel=1e-12)
+
+
+@pytest.mark.parametrize(("metric", "lower_is_better", "order"),
+                         [("acc", False, "descending"), ("loss", True, "ascending")])
+def test_mean_ranks_cd_and_p_agree_with_autorank(campaign, metric, lower_is_better, order):
+    result = cmp.compare(campaign, "aug_name", BLOCKS, metric, lower_is_better)
+    reference = _autorank(result.table, order)
+    assert reference.omnibus == "friedman"
+    ours = result.ranks.set_index("level")["mean_rank"]
+    theirs = reference.rankdf["meanrank"].reindex(ours.index)
+    assert np.abs(ours.to_numpy() - theirs.to_numpy(dtype=float)).max() < 1e-12
+    assert result.friedman_p == pytest.approx(reference.pvalue, rel=1e-12)
+    # autorank interpolates the studentized range (statsmodels qsturng): ~5e-5 relative
+    assert result.nemenyi_cd == pytest.approx(reference.cd, rel=1e-4)
+    assert any(block.duplicated().any() for _, block in result.table.iterrows())  # ties
+
+
+@pytest.mark.parametrize("k", [3, 4, 6, 8, 12])
+def test_cd_agrees_with_autorank_for_several_k(k):
+    rng = np.random.default_rng(k)
+    table = pd.DataFrame(rng.integers(0, 4, size=(12, k)).astype(float),
+                         columns=[f"l{j}" for j in range(k)])
+    reference = _autorank(table, "descending")
+    result = cmp.omnibus(table)
+    assert result.nemenyi_cd == pytest.approx(reference.cd, rel=1e-4)
+    assert result.friedman_p == pytest.approx(reference.pvalue, rel=1e-12)
+    ours = cmp.mean_ranks(table, lower_is_better=False)
+    assert np.allclose(ours.to_numpy(), reference.rankdf["meanrank"].reindex(ours.index)
+                       .to_numpy(dtype=float), rtol=0, atol=1e-12)
+
+
+def test_lower_is_better_inverts_ranks(campaign):
+    table = cmp.block_table(campaign, "aug_name", BLOCKS, "acc").table
+    higher = cmp.mean_ranks(table, lower_is_better=False)
+    lower = cmp.mean_ranks(table, lower_is_better=True)
+    k = table.shape[1]
+    assert np.allclose(lower.to_numpy(), k + 1 - higher.to_numpy())
+    assert higher.idxmin() == "rotate"  # the largest shift wins on accuracy
+
+
+def test_ties_get_average_ranks():
+    table = pd.DataFrame({"a": [1.0, 5.0], "b": [1.0, 5.0], "c": [0.0, 5.0]})
+    ranks = cmp.block_ranks(table, lower_is_better=False)
+    assert ranks.to_numpy().tolist() == [[1.5, 1.5, 3.0], [2.0, 2.0, 2.0]]
+
+
+def test_too_few_blocks_gives_note_and_no_p_values():
+    table = pd.DataFrame({"a": [1.0, 2.0], "b": [2.0, 3.0], "c": [3.0, 4.0]})
+    result = cmp.omnibus(table)
+    assert math.isnan(result.friedman_p) and math.isnan(result.friedman_chi2)
+    assert math.isnan(result.iman_davenport_p) and math.isnan(result.nemenyi_cd)
+    assert result.note.startswith("2 complete blocks: too few for a Friedman test at alpha 0.05")
+    assert "need >= 3" in result.note
+    assert cmp.min_friedman_blocks(3) == 3
+    one = cmp.omnibus(table.iloc[:1])
+    assert one.note.startswith("1 complete block: too few")
+    assert cmp.omnibus(table.iloc[:0]).note == "no complete block: nothing to rank or test"
+    assert cmp.omnibus(table[["a"]]).note == "1 level: nothing to compare"
+    pairs = cmp.pairwise(table, lower_is_better=False)
+    assert pairs["wilcoxon_p"].isna().all() and pairs["holm_p"].isna().all()
+    assert (pairs["note"] == "2 pairs: too few for a Wilcoxon test at alpha 0.05").all()
+    assert (pairs["better"] == "").all()
+
+
+def test_perfect_agreement_and_all_ties():
+    agree = pd.DataFrame({"a": [3.0, 4.0, 5.0], "b": [2.0, 3.0, 4.0], "c": [1.0, 2.0, 3.0]})
+    result = cmp.omnibus(agree)
+    assert result.friedman_chi2 == pytest.approx(6.0)
+    assert result.iman_davenport_f == math.inf and result.iman_davenport_p == 0.0
+    tied = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 3.0], "c": [1.0, 2.0, 3.0]})
+    with np.errstate(all="ignore"):
+        assert math.isnan(stats.friedmanchisquare(*tied.to_numpy().T).pvalue)  # scipy: 0/0
+    result = cmp.omnibus(tied)
+    assert (result.friedman_chi2, result.friedman_p) == (0.0, 1.0)
+    assert result.iman_davenport_f == 0.0 and result.iman_davenport_p == 1.0
+    assert "every block ties all levels" in result.note
+
+
+def test_two_levels_use_wilcoxon_as_omnibus(campaign):
+    two = campaign[campaign.aug_name.isin(["noaug", "rotate"])]
+    result = cmp.compare(two, "aug_name", BLOCKS, "acc", lower_is_better=False)
+    assert result.levels == 2 and result.omnibus == "wilcoxon"
+    assert math.isnan(result.friedman_chi2) and math.isnan(result.nemenyi_cd)
+    assert "the omnibus test is the Wilcoxon signed-rank test" in result.note
+    assert len(result.pairwise) == 1
+    assert result.omnibus_p == result.pairwise["wilcoxon_p"].iloc[0]
+    assert result.pairwise["holm_p"].iloc[0] == result.omnibus_p
+
+
+# --------------------------------------------------------------------------- pairwise
+
+
+def test_wilcoxon_and_effect_size_match_scipy(campaign):
+    table = cmp.block_table(campaign, "aug_name", BLOCKS, "acc").table
+    pairs = cmp.pairwise(table, lower_is_better=False)
+    levels = list(table.columns)
+    assert list(zip(pairs.a, pairs.b, strict=True)) == list(itertools.combinations(levels, 2))
+    for row in pairs.itertuples(index=False):
+        a, b = table[row.a].to_numpy(), table[row.b].to_numpy()
+        diff = a - b
+        if np.all(diff == 0):
+            assert row.wilcoxon_p == 1.0
+        else:
+            assert row.wilcoxon_p == stats.wilcoxon(a, b).pvalue
+        assert row.pairs == len(table)
+        assert row.mean_diff == pytest.approx(diff.mean())
+        half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / math.sqrt(len(diff))
+        assert row.diff_ci95 == pytest.approx(half)
+    assert np.allclose(pairs.holm_p, cmp.holm(pairs.wilcoxon_p.to_numpy()))
+
+
+def test_wilcoxon_with_ties_and_zeros_matches_scipy():
+    a = np.array([90.0, 91.0, 92.0, 90.0, 89.0, 93.0, 91.0, 90.0])
+    b = np.array([89.0, 91.0, 90.0, 88.0, 89.0, 92.0, 89.0, 88.0])  # zeros and tied |d|
+    p, note = cmp.wilcoxon_p(a, b)
+    assert p == stats.wilcoxon(a, b).pvalue and note == ""
+    assert cmp.wilcoxon_p(b, a)[0] == p
+
+
+def _paired(rng: np.random.Generator, n: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Paired samples whose differences have ties ("ties": integer |d|, no zero), zeros
+    ("zeros": otherwise distinct), both ("integers": integer accuracies) or neither."""
+    a = rng.normal(90.0, 2.0, size=n)
+    if kind == "ties":
+        return a, a - rng.choice([-3.0, -2.0, -1.0, 1.0, 2.0, 3.0], size=n)
+    if kind == "zeros":
+        b = a + rng.normal(0.5, 1.0, size=n)
+        zero = rng.permutation(n)[: rng.integers(1, n // 2 + 1)]
+        b[zero] = a[zero]
+        return a, b
+    if kind == "integers":
+        a = np.round(a)
+        return a, np.round(a - 1 + rng.normal(0.0, 1.5, size=n))
+    return a, a + rng.normal(0.3, 1.0, size=n)
+
+
+WILCOXON_CASES = [
+    (n, kind)
+    for n in range(6, 31)
+    for kind in ("ties", "zeros", "integers", "distinct")
+    # scipy's own sign-flip enumeration costs ~0.13 ms * 2**n: fewer reference calls near 13
+    if not (n in (12, 13) and kind in ("ties", "zeros"))
+]
+
+
+@pytest.mark.parametrize(("n", "kind"), WILCOXON_CASES)
+def test_wilcoxon_p_equals_scipy_in_every_regime(n, kind):
+    # n <= 13 with ties or zeros: own exact sign-flip enumeration (scipy: permutation test);
+    # no ties or zeros: scipy's exact null (n <= 50); ties or zeros above 13: normal approx.
+    rng = np.random.default_rng(1000 * n + len(kind))
+    a, b = _paired(rng, n, kind)
+    diff = a - b
+    ties = np.unique(np.abs(diff[diff != 0])).size < np.count_nonzero(diff)
+    zeros = bool(np.any(diff == 0))
+    assert {"ties": ties and not zeros, "zeros": zeros and not ties, "integers": ties or zeros,
+            "distinct": not (ties or zeros)}[kind]
+    assert cmp._uses_sign_flips(diff) == (n <= 13 and kind != "distinct")
+    expected = stats.wilcoxon(a, b).pvalue
+    p, note = cmp.wilcoxon_p(a, b)
+    assert p == expected and note == ""
+    assert cmp.wilcoxon_p(b, a)[0] == expected
+
+
+def _r_plus(d: np.ndarray, axis: int) -> np.ndarray:
+    """scipy's Wilcoxon statistic (zero_method "wilcox"), vectorised for permutation_test."""
+    d = np.moveaxis(d, axis, -1)
+    ranks = stats.rankdata(np.where(d == 0, np.nan, np.abs(d)), axis=-1, nan_policy="omit")
+    return np.nansum(np.where(d > 0, ranks, 0.0), axis=-1)
+
+
+def test_sign_flip_p_equals_scipy_permutation_test_on_many_samples():
+    # what scipy.stats.wilcoxon runs for n <= 13 with ties or zeros, with a vectorised
+    # statistic so that hundreds of references stay cheap
+    rng = np.random.default_rng(11)
+    for i in range(150):
+        n = int(rng.integers(6, 14))
+        a, b = _paired(rng, n, ("ties", "zeros", "integers")[i % 3])
+        diff = a - b
+        if np.all(diff == 0):
+            continue
+        assert cmp._uses_sign_flips(diff)
+        expected = stats.permutation_test((diff,), _r_plus, vectorized=True,
+                                          permutation_type="samples").pvalue
+        assert cmp.wilcoxon_p(a, b)[0] == expected
+
+
+def test_wilcoxon_fast_path_does_not_call_scipy(monkeypatch):
+    calls = []
+    real = stats.wilcoxon
+
+    def counted(*args, **kwargs):
+        calls.append(len(args[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cmp.stats, "wilcoxon", counted)
+    rng = np.random.default_rng(5)
+    for n, kind in itertools.product((6, 9, 13), ("ties", "zeros", "integers")):
+        cmp.wilcoxon_p(*_paired(rng, n, kind))
+    assert calls == []
+    cmp.wilcoxon_p(*_paired(rng, 14, "integers"))  # normal approximation: scipy
+    cmp.wilcoxon_p(*_paired(rng, 13, "distinct"))  # exact null without ties: scipy
+    assert calls == [14, 13]
+
+
+def test_wilcoxon_p_non_finite_values_match_scipy():
+    a = np.array([90.0, 91.0, 92.0, 90.0, 89.0, 93.0, 91.0, np.inf])
+    b = np.array([89.0, 91.0, 90.0, 88.0, 89.0, 92.0, 89.0, 88.0])
+    assert cmp.wilcoxon_p(a, b)[0] == stats.wilcoxon(a, b).pvalue
+    a[0] = np.nan
+    assert math.isnan(stats.wilcoxon(a, b).pvalue) and math.isnan(cmp.wilcoxon_p(a, b)[0])
+
+
+def test_all_zero_differences_give_p_one():
+    values = [0.9, 0.8, 0.85, 0.7, 0.95, 0.9, 0.88]
+    p, note = cmp.wilcoxon_p(values, values)
+    assert p == 1.0 and note == "all 7 differences are zero: p set to 1"
+    p, note = cmp.wilcoxon_p(values[:5], [v + 1 for v in values[:5]])
+    assert math.isnan(p) and note == "5 pairs: too few for a Wilcoxon test at alpha 0.05"
+    assert cmp.min_wilcoxon_pairs(0.05) == 6 and cmp.min_wilcoxon_pairs(0.1) == 5
+
+
+def test_holm_against_hand_computation():
+    # sorted: 0.005*4=0.02, 0.01*3=0.03, 0.03*2=0.06, 0.04*1=0.04 -> monotone 0.06
+    adjusted = cmp.holm([0.01, 0.04, 0.03, 0.005])
+    assert np.allclose(adjusted, [0.03, 0.06, 0.06, 0.02])
+    assert cmp.holm([0.3, 0.6]).tolist() == [0.6, 0.6]  # 0.3*2, then max(0.6, 0.6)
+    assert cmp.holm([0.9, 0.8]).tolist() == [1.0, 1.0]  # capped at 1
+    with_nan = cmp.holm([0.01, np.nan, 0.02])
+    assert math.isnan(with_nan[1]) and np.allclose(with_nan[[0, 2]], [0.02, 0.02])
+    assert cmp.holm([]).size == 0
+
+
+def test_holm_matches_statsmodels():
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    p = np.random.default_rng(3).uniform(0, 0.2, size=15)
+    p[4] = p[9]  # a tie
+    expected = multitest.multipletests(p, method="holm")[1]
+    assert np.allclose(cmp.holm(p), expected, rtol=0, atol=1e-15)
+
+
+def test_better_and_not_worse_than_best():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.5, 0.05, size=12)
+    table = pd.DataFrame({"good": base + 0.10 + rng.normal(0, 1e-3, 12),
+                          "tie": base + 0.10 + rng.normal(0, 1e-3, 12), "bad": base})
+    frame = (table.rename_axis("seed").reset_index()
+             .melt(id_vars="seed", var_name="aug", value_name="loss"))
+    result = cmp.compare(frame, "aug", "seed", "loss", lower_is_better=True)
+    bad_rows = result.pairwise[(result.pairwise.a == "bad") | (result.pairwise.b == "bad")]
+    assert (bad_rows.better == "bad").all()  # lower loss is better
+    assert cmp.best_level(result) == "bad"
+    assert cmp.not_worse_than_best(result) == {"bad"}
+    as_acc = cmp.compare(frame, "aug", "seed", "loss", lower_is_better=False)
+    assert cmp.not_worse_than_best(as_acc) >= {"good", "tie"}
+    assert "bad" not in cmp.not_worse_than_best(as_acc)
+    few = cmp.compare(frame[frame.seed < 4], "aug", "seed", "loss", lower_is_better=False)
+    assert cmp.not_worse_than_best(few) == {"good", "tie", "bad"}  # nothing is significant
+    empty = cmp.compare(frame.iloc[:0], "aug", "seed", "loss", lower_is_better=False)
+    assert cmp.not_worse_than_best(empty) == set()
+
+
+def test_csv_rows_have_the_documented_columns(campaign):
+    result = cmp.compare(campaign, "aug_name", BLOCKS, "acc", lower_is_better=False)
+    where = ("acc", "test-human", "aug_name", "flowpic_dim=32")
+    ranks = cmp.ranks_rows(result, *where)
+    assert [tuple(row) for row in ranks] == [cmp.RANK_COLUMNS] * len(AUGS)
+    assert [row["level"] for row in ranks] == sorted(AUGS)
+    assert all(row["blocks"] == 16 for row in ranks)
+    test = cmp.tests_row(result, *where)
+    assert tuple(test) == cmp.TEST_COLUMNS
+    assert tuple(cmp.TEST_COLUMNS[:11]) == (
+        "metric", "context", "factor", "stratum", "blocks", "levels", "friedman_chi2",
+        "friedman_p", "iman_davenport_f", "iman_davenport_p", "nemenyi_cd")
+    assert test["dropped_blocks"] == 2 and test["levels"] == 5
+    pairs = cmp.pairwise_rows(result, *where)
+    assert len(pairs) == 10 and all(tuple(row) == cmp.PAIRWISE_COLUMNS for row in pairs)
+    assert cmp.PAIRWISE_COLUMNS[:12] == (
+        "metric", "context", "factor", "stratum", "a", "b", "pairs", "mean_diff", "diff_ci95",
+        "wilcoxon_p", "holm_p", "better")
+    again = cmp.compare(campaign.sample(frac=1.0, random_state=1), "aug_name", BLOCKS, "acc",
+                        lower_is_better=False)
+    assert cmp.pairwise_rows(again, *where) == pairs  # order of runs does not matter
+    assert cmp.ranks_rows(again, *where) == ranks
+
+
+# --------------------------------------------------------------------------- seeds vs splits
+
+
+def _grid(values: dict[tuple[int, int], float]) -> pd.DataFrame:
+    return pd.DataFrame([{"split_index": s, "seed": r, "acc": v}
+                         for (s, r), v in values.items()])
+
+
+def test_variance_components_known_values():
+    split_effect = {0: 0.0, 1: 3.0, 2: 6.0}
+    seed_effect = {0: -1.0, 1: 0.0, 2: 1.0}
+    frame = _grid({(s, r): 80 + split_effect[s] + seed_effect[r]
+                   for s in split_effect for r in seed_effect})
+    result = cmp.variance_components(frame, "split_index", "seed", "acc")
+    # MSW = 1; MSB = 3 * var([0, 3, 6]) = 27; split component = (27 - 1) / 3
+    assert result["sd_seed"] == pytest.approx(1.0)
+    assert result["sd_split"] == pytest.approx(math.sqrt(26 / 3))
+    assert result["sd_total"] == pytest.approx(frame.acc.std(ddof=1))
+    assert (result["n_runs"], result["n_splits"], result["n_seeds"]) == (9, 3, 3)
+    assert cmp.spread_verdict(result) == (
+        "most of the spread comes from the split: more splits, not more seeds, narrow the interval")
+
+
+def test_variance_components_pure_split_and_pure_seed_effects():
+    pure_split = _grid({(s, r): 90.0 + 2 * s for s in range(5) for r in range(3)})
+    result = cmp.variance_components(pure_split, "split_index", "seed", "acc")
+    assert result["sd_seed"] == pytest.approx(0.0, abs=1e-12)
+    assert result["sd_split"] == pytest.approx(np.std([0, 2, 4, 6, 8], ddof=1))
+    assert "from the split" in cmp.spread_verdict(result)
+    noise = np.random.default_rng(5).normal(0, 1, size=(5, 4))
+    pure_seed = _grid({(s, r): 90.0 + noise[s, r] - noise[s].mean() for s in range(5)
+                       for r in range(4)})
+    result = cmp.variance_components(pure_seed, "split_index", "seed", "acc")
+    assert result["sd_split"] == 0.0  # negative estimate truncated
+    assert cmp.spread_verdict(result).startswith("most of the spread comes from the seed")
+    assert cmp.spread_verdict({"sd_split": 1.0, "sd_seed": 1.1}) == (
+        "split and seed contribute about equally")
+
+
+def test_variance_components_degenerate_and_unbalanced():
+    one_split = _grid({(0, r): v for r, v in enumerate([1.0, 2.0, 4.0])})
+    result = cmp.variance_components(one_split, "split_index", "seed", "acc")
+    assert math.isnan(result["sd_split"])
+    assert result["sd_seed"] == pytest.approx(np.std([1.0, 2.0, 4.0], ddof=1))
+    assert cmp.spread_verdict(result).startswith("one split only")
+    one_seed = _grid({(s, 0): v for s, v in enumerate([1.0, 2.0, 4.0])})
+    result = cmp.variance_components(one_seed, "split_index", "seed", "acc")
+    assert math.isnan(result["sd_split"]) and math.isnan(result["sd_seed"])
+    assert cmp.spread_verdict(result).startswith("one seed per split")
+    # unbalanced: split 0 has 3 seeds (one duplicated run), split 1 two, split 2 one
+    frame = _grid({(0, 0): 1.0, (0, 1): 2.0, (0, 2): 3.0, (1, 0): 5.0, (1, 1): 7.0,
+                   (2, 0): 9.0})
+    frame = pd.concat([frame, _grid({(0, 0): 3.0})], ignore_index=True)  # cell (0,0) -> 2.0
+    result = cmp.variance_components(frame, "split_index", "seed", "acc")
+    cells = [[2.0, 2.0, 3.0], [5.0, 7.0], [9.0]]
+    n_i = np.array([3, 2, 1])
+    grand = np.mean(np.concatenate(cells))
+    msw = sum(((np.array(c) - np.mean(c)) ** 2).sum() for c in cells) / (6 - 3)
+    msb = sum(n * (np.mean(c) - grand) ** 2 for n, c in zip(n_i, cells, strict=True)) / 2
+    n0 = (6 - (n_i**2).sum() / 6) / 2
+    assert result["sd_seed"] == pytest.approx(math.sqrt(msw))
+    assert result["sd_split"] == pytest.approx(math.sqrt((msb - msw) / n0))
+    assert result["n_runs"] == 7 and result["sd_total"] == pytest.approx(frame.acc.std())
+
+
+# --------------------------------------------------------------------------- CD diagram
+
+
+def _levels(svg: str) -> list[ET.Element]:
+    root = ET.fromstring(svg)
+    return [t for t in root.iter(f"{SVG}text") if t.get("class") == "level"]
+
+
+def _cliques(svg: str) -> list[tuple[str, float, float]]:
+    root = ET.fromstring(svg)
+    out = []
+    for group in root.iter(f"{SVG}g"):
+        if group.get("class") == "clique":
+            line = group.find(f"{SVG}line")
+            out.append((group.find(f"{SVG}title").text, float(line.get("x1")),
+                        float(line.get("x2"))))
+    return out
+
+
+def test_cd_diagram_bars_join_the_right_groups():
+    svg = cdd.cd_diagram({"c": 3.0, "a": 1.0, "b": 1.2}, 0.5, "acc by aug_name")
+    texts = _levels(svg)
+    assert sorted(t.text for t in texts) == ["a (1.00)", "b (1.20)", "c (3.00)"]
+    assert [members for members, _, _ in _cliques(svg)] == ["a, b"]
+    assert cdd.cliques([1.0, 1.2, 3.0], 0.5) == [(0, 1)]
+    # overlapping maximal groups only; a group inside another is not drawn
+    assert cdd.cliques([1.0, 1.4, 1.8, 2.2, 4.0], 0.8) == [(0, 2), (1, 3)]
+    assert cdd.cliques([1.0, 1.4, 1.8, 2.6, 4.0], 0.8) == [(0, 2), (2, 3)]
+    assert cdd.cliques([1.0, 1.5, 2.0], 1.0) == [(0, 2)]
+    assert cdd.cliques([1.0, 1.5], 0.5) == [(0, 1)]  # exactly CD apart: not significant
+    assert cdd.cliques([1.0, 3.0], float("nan")) == []
+    root = ET.fromstring(svg)
+    assert 640 <= float(root.get("width")) <= 760
+    cd_text = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "cd"]
+    assert cd_text == ["CD = 0.50"]
+
+
+def test_cd_diagram_escapes_labels_and_has_no_script():
+    evil = "<script>alert(1)</script>&\"'"
+    svg = cdd.cd_diagram([(evil, 1.5), ("ok\x00", 2.5), ("plain", 2.0)], 1.0,
+                         f"title {evil}", lower_is_better=True, note=f"note {evil}")
+    root = ET.fromstring(svg)
+    assert not [el for el in root.iter() if el.tag.lower().endswith("script")]
+    assert "<script" not in svg and "href" not in svg
+    assert f"{evil} (1.50)" in [t.text for t in _levels(svg)]
+    assert "ok\ufffd (2.50)" in [t.text for t in _levels(svg)]
+    assert "lower values are better" in svg
+
+
+def test_cd_diagram_without_cd_writes_the_note_and_keeps_text_inside():
+    long = "a-very-long-augmentation-name-that-needs-room"
+    note = "2 complete blocks: too few for a Friedman test at alpha 0.05 (need >= 3)"
+    svg = cdd.cd_diagram({long: 1.0, "b": 2.0, "c": 3.0, long + "-2": 4.0}, float("nan"),
+                         "acc", note=note)
+    root = ET.fromstring(svg)
+    assert _cliques(svg) == []
+    assert not [t for t in root.iter(f"{SVG}text") if t.get("class") == "cd"]
+    notes = " ".join(t.text for t in root.iter(f"{SVG}text") if t.get("class") == "note")
+    assert notes == note
+    width = float(root.get("width"))
+    for text in _levels(svg):
+        x, size = float(text.get("x")), len(text.text) * cdd.CHAR_PX
+        left = x - size if text.get("text-anchor") == "end" else x
+        assert left >= 0 and left + size <= width
+
+
+def test_cd_diagram_layout_sides_and_best_on_right():
+    ranks = {"w": 4.0, "x": 1.0, "y": 2.0, "z": 3.0}
+    normal = {t.text[0]: float(t.get("x")) for t in _levels(cdd.cd_diagram(ranks, 1.0, "t"))}
+    assert normal["x"] < normal["z"]  # best half labelled on the left
+    flipped = cdd.cd_diagram(ranks, 1.0, "t", best_on_right=True)
+    placed = {t.text[0]: float(t.get("x")) for t in _levels(flipped)}
+    assert placed["x"] > placed["z"]  # autorank.plot_stats layout: rank 1 on the right
+    missing = cdd.cd_diagram({"a": float("nan"), "b": float("nan")}, float("nan"), "t")
+    assert _levels(missing) == []
+    assert "too few blocks" in missing
