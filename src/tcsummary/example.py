@@ -62,7 +62,7 @@ CLASS_DIFFICULTY = (0.04, -0.02, 0.01, -0.06, 0.03)
 EXPERIMENT = "augmentation-at-loading"
 FIRST_CAMPAIGN_ID = 1684447037
 #: Size of the bundled example (``tcsummary example`` and the workflow's generated example).
-DEFAULT_RUNS = 48
+DEFAULT_RUNS = 72
 DEFAULT_CAMPAIGNS = 2
 FINISHED, CRASHED, MISSING_ARTIFACT = "finished", "crashed", "missing-artifact"
 #: The file a "missing-artifact" run lacks.
@@ -163,12 +163,12 @@ def grid_cells(n_runs: int) -> list[tuple[str, int, int, int]]:
 
     tcbench iterates ``product(splits, augs, dims, seeds)``; a small example keeps
     that order but uses a sub-grid sized to ``n_runs`` so every configuration gets
-    replicates: up to 24 runs use 2 seeds x 3 splits, larger ones 3 seeds x 5 splits
+    replicates: up to 36 runs use 2 seeds x 3 splits, larger ones 3 seeds x 5 splits
     (and more seeds past the 21 aug x dim configurations).
     """
     if n_runs <= 0:
         return []
-    if n_runs <= 24:
+    if n_runs <= 36:
         seeds, splits = SEEDS[:2], SPLITS[:3]
     else:
         seeds, splits = SEEDS, SPLITS

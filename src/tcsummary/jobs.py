@@ -24,7 +24,7 @@ from .core.model import RunInfo
 from .plan.campaigns import read_snapshot
 from .plan.grid import campaign_grid
 from .summarise import campaign as agg
-from .summarise import stats, tcbench
+from .summarise import ranking, stats, tcbench
 from .summarise.extract import encode, extract_batch, read_extractions, read_memo
 from .summarise.provenance import provenance
 
@@ -135,6 +135,10 @@ def aggregate(
     write_text(out_dir / "metrics.csv", _csv(metrics))
     write_text(out_dir / "per_class.csv", _csv(per_class))
     write_text(out_dir / "confusion_matrices.csv", _csv(agg.confusion_table(confusions, keys)))
+    compare = ranking.CompareSettings.from_config(config["compare"])
+    ranked = ranking.rank_campaign(snapshot, rows, metrics, compare)
+    for name, table in ranking.ranking_tables(ranked, keys).items():
+        write_text(out_dir / name, _csv(table))
 
     runs = [RunInfo.from_record(r) for r in snapshot["runs"]]
     grid = campaign_grid(snapshot["campaign"], runs)
@@ -162,6 +166,12 @@ def aggregate(
         ],
         "warnings": [{"hash": r.hash, "warnings": r.warnings} for r in rows if r.warnings],
         "tcbench_files": list(tcbench_files),
+        "answers": ranked.answers,
+        "paper_tables": ranked.tables,
+        "diagrams": ranked.diagrams,
+        "blocks": ranked.blocks,
+        "alpha": compare.alpha,
+        "variance": ranked.variance,
     }
     write_text(work_file, _json(view, default=str))
     record = provenance(snapshot, rows, config, root, Path(snapshot_path))

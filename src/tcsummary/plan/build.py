@@ -19,6 +19,11 @@ from .lock import hold_build_lock
 from .selection import ConfigError, Selection
 from .waiting import wait_until_idle
 
+#: What every campaign folder gets (besides tcbench's files, one pair per split value).
+CAMPAIGN_FILES = (
+    "report.html", "provenance.json", "ranks.csv", "tests.csv", "pairwise.csv", "variance.csv",
+)
+
 
 @dataclass
 class Build:
@@ -41,13 +46,15 @@ class Build:
             files.append(str(plan.summary / "problems.csv"))
             for folder, campaign in plan.campaigns.items():
                 out = plan.summary / folder
-                files += [str(out / "report.html"), str(out / "provenance.json")]
+                files += [str(out / name) for name in CAMPAIGN_FILES]
                 files += [str(out / name) for name in campaign.tcbench_files]
         return files
 
 
 #: Config keys that shape the reports (the rest only changes how a build runs).
-REPORT_KEYS = ("repositories", "campaigns", "metrics", "contexts", "groupby", "output")
+REPORT_KEYS = (
+    "repositories", "campaigns", "metrics", "contexts", "groupby", "output", "compare",
+)
 
 
 def flag(config: dict[str, Any], key: str) -> bool:

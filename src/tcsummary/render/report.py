@@ -17,6 +17,7 @@ import jinja2
 
 from ..core.files import safe_name, write_text
 from . import svg
+from .cd_diagram import cd_diagram
 from .text import fmt, latex_escape, markdown_escape
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -53,14 +54,6 @@ def environment(kind: str) -> jinja2.Environment:
     return env
 
 
-def _axis_end(metric: str, values: Sequence[float]) -> float:
-    finite = [v for v in values if v is not None and not math.isnan(v)]
-    top = max(finite, default=1.0)
-    if metric == "acc" or top > 1.0:
-        return 100.0 if top <= 100.0 else top * 1.1
-    return 1.0
-
-
 def best_flags(values: Sequence[Any], lower: bool) -> list[bool]:
     finite = [v for v in values if v is not None and not math.isnan(v)]
     if not finite:
@@ -84,12 +77,11 @@ def metric_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
             lower = lower_is_better(metric)
             columns = ("mean", "median", "min", "max")
             bold = {c: best_flags([r[c] for r in rows], lower) for c in columns}
-            figure = svg.metric_bars(
+            figure = svg.dot_whisker(
                 [r["label"] for r in rows],
                 [math.nan if r["mean"] is None else r["mean"] for r in rows],
                 [math.nan if r["ci95"] is None else r["ci95"] for r in rows],
                 f"{metric} on {context} (mean ± ci95)",
-                _axis_end(metric, [r["max"] for r in rows if r["max"] is not None]),
             )
             sections.append({
                 "context": context,
@@ -150,6 +142,27 @@ def confusion_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def diagram_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """One critical-difference diagram per metric x context x factor x stratum."""
+    out = []
+    for item in view.get("diagrams", []):
+        where = f" ({item['stratum']})" if item["stratum"] else ""
+        title = f"{item['factor']} on {item['metric']}, {item['context']}{where}"
+        cd = math.nan if item["cd"] is None else item["cd"]
+        parts = (item["metric"], item["context"], item["factor"], item["stratum"])
+        name = safe_name("cd_" + "_".join(parts))
+        out.append({
+            **item,
+            "title": title,
+            "figure": cd_diagram(
+                [(label, rank) for label, rank in item["ranks"]], cd,
+                f"{title}: mean rank over {item['blocks']} blocks", note=item["note"] or "",
+            ),
+            "figure_file": f"figures/{name}.svg",
+        })
+    return out
+
+
 def per_class_sections(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per context: the per-class rows shown (all, or the weakest per group when many)."""
     keys = view["settings"]["groupby"]
@@ -183,6 +196,7 @@ def render_campaign(view: dict[str, Any], out_dir: Path) -> int:
     """Write every rendered file of a campaign; returns the number of figures."""
     metrics = metric_sections(view)
     confusions = confusion_sections(view)
+    diagrams = diagram_sections(view)
     per_class = per_class_sections(view)
     keys = view["settings"]["groupby"]
     context = {
@@ -191,8 +205,10 @@ def render_campaign(view: dict[str, Any], out_dir: Path) -> int:
         "metrics": metrics,
         "confusions": confusions,
         "per_class": per_class,
+        "diagrams": diagrams,
+        "primary": view["settings"]["metrics"][0],
     }
-    for section in metrics + confusions:
+    for section in metrics + confusions + diagrams:
         if section["figure"] is not None:
             write_text(out_dir / section["figure_file"], section["figure"])
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
@@ -204,4 +220,4 @@ def render_campaign(view: dict[str, Any], out_dir: Path) -> int:
     write_text(out_dir / "report.html", html.render(**context))
     markdown = environment("md").get_template("report.md.j2")
     write_text(out_dir / "report.md", markdown.render(**context))
-    return sum(1 for s in metrics + confusions if s["figure"] is not None)
+    return sum(1 for s in metrics + confusions + diagrams if s["figure"] is not None)

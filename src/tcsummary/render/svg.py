@@ -88,58 +88,83 @@ def heatmap(
     return "\n".join(out) + "\n"
 
 
-def metric_bars(
+def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values covering [low, high] (1, 2 or 5 times a power of ten apart)."""
+    span = high - low
+    if span <= 0:
+        return [low]
+    raw = span / (count - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 10))
+        value += step
+    return ticks
+
+
+def dot_whisker(
     labels: Sequence[str],
     means: Sequence[float],
     ci95: Sequence[float],
     title: str,
-    unit_max: float,
 ) -> str:
-    """Horizontal bars (one per group) with ci95 error bars; ``unit_max`` is the axis end."""
-    bar, gap = 18, 8
+    """A dot per group at its mean with its ci95 whisker, on an axis zoomed to the data.
+
+    Bars from 0 make 70.4 and 72.2 look alike; the axis here spans the intervals
+    (plus a margin), so differences and overlaps of the intervals are what one sees.
+    """
+    row, left_pad = 22, 20
     label_w = max(80, CHAR * max((len(lbl) for lbl in labels), default=4))
-    plot_w = 360
-    left, top = label_w + 20, 30
-    height = top + len(labels) * (bar + gap) + 30
-    width = max(left + plot_w + 110, 20 + CHAR * 1.1 * len(title))
-    scale = plot_w / unit_max if unit_max > 0 else 0
+    plot_w = 380
+    left, top = label_w + left_pad, 30
+    ends = [
+        (m - (0 if math.isnan(h) else h), m + (0 if math.isnan(h) else h))
+        for m, h in zip(means, ci95, strict=True) if not math.isnan(m)
+    ]
+    low = min((a for a, _ in ends), default=0.0)
+    high = max((b for _, b in ends), default=1.0)
+    pad = (high - low) * 0.08 or max(abs(high) * 0.01, 0.01)
+    low, high = low - pad, high + pad
+    height = top + len(labels) * row + 30
+    width = max(left + plot_w + 120, 20 + CHAR * 1.1 * len(title))
+    scale = plot_w / (high - low)
+
+    def x_of(value: float) -> float:
+        return left + (value - low) * scale
+
     out = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-        f"viewBox='0 0 {width} {height}' {FONT} font-size='11' role='img'>",
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height}' "
+        f"viewBox='0 0 {width:.0f} {height}' {FONT} font-size='11' role='img'>",
         f"<title>{escape(title)}</title>",
         f"<text x='10' y='16' font-size='12' font-weight='bold'>{escape(title)}</text>",
     ]
-    axis_y = top + len(labels) * (bar + gap)
-    for k in range(5):
-        tick = unit_max * k / 4
-        x = left + tick * scale
+    axis_y = top + len(labels) * row
+    for tick in _nice_ticks(low, high):
+        x = x_of(tick)
         out.append(
             f"<line x1='{x:.1f}' y1='{top - 4}' x2='{x:.1f}' y2='{axis_y}' stroke='#dddddd'/>"
         )
         out.append(f"<text x='{x:.1f}' y='{axis_y + 14}' text-anchor='middle'>{tick:g}</text>")
     for i, (label, value, half) in enumerate(zip(labels, means, ci95, strict=True)):
-        y = top + i * (bar + gap)
-        out.append(
-            f"<text x='{left - 6}' y='{y + bar / 2 + 4}' text-anchor='end'>{escape(label)}</text>"
-        )
+        mid = top + i * row + row / 2
+        out.append(f"<text x='{left - 6}' y='{mid + 4}' text-anchor='end'>{escape(label)}</text>")
         if math.isnan(value):
             continue
-        out.append(
-            f"<rect x='{left}' y='{y}' width='{max(0.0, value * scale):.1f}' height='{bar}' "
-            "fill='#4a78b5'/>"
-        )
-        text_x = left + value * scale + 6
+        text_x = x_of(value) + 8
         if not math.isnan(half):
-            lo, hi = left + (value - half) * scale, left + (value + half) * scale
-            mid = y + bar / 2
+            lo, hi = x_of(value - half), x_of(value + half)
             out.append(
                 f"<path d='M{lo:.1f},{mid} H{hi:.1f} M{lo:.1f},{mid - 5} V{mid + 5} "
                 f"M{hi:.1f},{mid - 5} V{mid + 5}' stroke='#222222' fill='none'/>"
             )
             text_x = hi + 6
+        out.append(f"<circle cx='{x_of(value):.1f}' cy='{mid}' r='4' fill='#24415f'/>")
         out.append(
-            f"<text x='{text_x:.1f}' y='{y + bar / 2 + 4}'>{_num(value, 2)}"
+            f"<text x='{text_x:.1f}' y='{mid + 4}'>{_num(value, 2)}"
             f"{'' if math.isnan(half) else ' ± ' + _num(half, 2)}</text>"
         )
     out.append("</svg>")
-    return "\n".join(out) + "\n"
+    return "\n".join(out)

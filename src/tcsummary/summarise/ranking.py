@@ -1,0 +1,375 @@
+"""Which configuration of a campaign wins, and whether the difference is real.
+
+The campaign-level use of :mod:`summarise.comparisons`: for every metric x
+context, every group key as the *factor* and every combination of the other
+group keys (the *stratum*), runs are paired by *blocks* (the replicate axes
+that vary: ``split_index`` and the seeds, never ``campaign_exp_idx``) and
+compared as Demšar does (ranks, Friedman, Nemenyi CD, Holm-adjusted Wilcoxon).
+Also here: how much of the spread comes from splits versus seeds, the
+paper-shaped tables (levels x the other key, mean +- ci95, best in bold, the
+cells not significantly worse than the best marked) and the one-line answer per
+context that the report opens with.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..core import values as hv
+from ..core.model import CAMPAIGN_KEYS, RunInfo, is_replicate_key
+from ..plan.grid import varying_hparams
+from . import comparisons as cmp
+from . import stats
+from .campaign import RunRow, key_values
+
+CONFIGURATION = "configuration"
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """The ``compare`` config key, validated by the schema (which holds the defaults)."""
+
+    alpha: float
+    lower_is_better: tuple[str, ...] | None
+    factors: tuple[str, ...] | None
+    blocks: tuple[str, ...] | None
+    levels: dict[str, list[Any]]
+    names: dict[str, dict[str, str]]
+
+    @classmethod
+    def from_config(cls, compare: dict[str, Any]) -> CompareSettings:
+        def names(key: str) -> tuple[str, ...] | None:
+            value = compare[key]
+            return None if value is None else tuple(str(v) for v in value)
+
+        return cls(
+            alpha=float(compare["alpha"]),
+            lower_is_better=names("lower_is_better"),
+            factors=names("factors"),
+            blocks=names("blocks"),
+            levels={str(k): list(v) for k, v in (compare["levels"] or {}).items()},
+            names={
+                str(k): {str(a): str(b) for a, b in v.items()}
+                for k, v in (compare["names"] or {}).items()
+            },
+        )
+
+    def lower(self, metric: str) -> bool:
+        """Whether smaller is better: the configured metrics, or names containing ``loss``."""
+        if self.lower_is_better is not None:
+            return metric in self.lower_is_better
+        return "loss" in metric
+
+    def level_order(self, key: str, levels: Sequence[Any]) -> list[Any]:
+        """Levels in the configured order (matched as text), the rest sorted after them."""
+        wanted = [str(v) for v in self.levels.get(key, [])]
+        first = [lv for w in wanted for lv in levels if str(lv) == w]
+        rest = sorted((lv for lv in levels if lv not in first), key=hv.sort_key)
+        return first + rest
+
+    def label(self, key: str, level: Any) -> str:
+        """A level's display name (``noaug: No augmentation``), or the level itself."""
+        return self.names.get(key, {}).get(str(level), str(level))
+
+
+def block_keys(
+    rows: Sequence[RunRow], groupby: Sequence[str], settings: CompareSettings
+) -> list[str]:
+    """The grid axes runs are paired by: varying replicate hparams that are not group keys."""
+    if settings.blocks is not None:
+        return [b for b in settings.blocks if b not in groupby]
+    runs = [RunInfo(hash=r.hash, hparams=r.record["hparams"]) for r in rows if r.included]
+    return [
+        k for k in varying_hparams(runs, exclude=CAMPAIGN_KEYS)
+        if is_replicate_key(k) and k not in groupby
+    ]
+
+
+def value_frame(
+    snapshot: dict[str, Any],
+    rows: Sequence[RunRow],
+    keys: Sequence[str],
+    blocks: Sequence[str],
+    context: str,
+) -> pd.DataFrame:
+    """One row per included run: group and block values (as tables show them), the
+    configuration's label (its group values) and the metrics of ``context``."""
+    group_values = key_values(rows, keys, snapshot["campaign"])
+    keys = [*keys, *blocks]
+    values_of = key_values(rows, keys, snapshot["campaign"])
+    records = []
+    for row in rows:
+        if not row.included:
+            continue
+        record = dict(zip(keys, values_of[row.hash], strict=True))
+        record[CONFIGURATION] = configuration_label(keys, group_values[row.hash])
+        for metric in snapshot["settings"]["metrics"]:
+            value = row.metric(metric, context)
+            record[metric] = math.nan if value is None else value
+        records.append(record)
+    columns = [*keys, CONFIGURATION, *snapshot["settings"]["metrics"]]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def configuration_label(keys: Sequence[str], values: Sequence[Any]) -> str:
+    """``key=value, key=value`` of a configuration's group values (its identity in tests)."""
+    return ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=False))
+
+
+def stratum_text(keys: Sequence[str], values: Sequence[Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
+
+
+@dataclass
+class CampaignRanking:
+    """Everything the campaign's comparison files and the report's first sections need."""
+
+    ranks: list[dict[str, Any]] = field(default_factory=list)
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    pairwise: list[dict[str, Any]] = field(default_factory=list)
+    variance: list[dict[str, Any]] = field(default_factory=list)
+    diagrams: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    tables: list[dict[str, Any]] = field(default_factory=list)
+    blocks: list[str] = field(default_factory=list)
+
+
+def _strata(
+    frame: pd.DataFrame, others: Sequence[str]
+) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
+    if not others:
+        return [((), frame)]
+    found: dict[tuple[str, ...], tuple[tuple[Any, ...], list[int]]] = {}
+    for index, values in zip(frame.index, frame[list(others)].itertuples(index=False), strict=True):
+        key = tuple(hv.identity(v) for v in values)
+        found.setdefault(key, (tuple(values), []))[1].append(index)
+    ordered = sorted(found.values(), key=lambda item: [hv.sort_key(v) for v in item[0]])
+    return [(values, frame.loc[index]) for values, index in ordered]
+
+
+def _variance(frame: pd.DataFrame, keys: Sequence[str], blocks: Sequence[str], context: str,
+              metrics: Sequence[str]) -> list[dict[str, Any]]:
+    split = "split_index" if "split_index" in blocks else None
+    seed = next((b for b in blocks if b.endswith("seed")), None)
+    if split is None or seed is None:
+        return []
+    rows = []
+    for values, members in _strata(frame, keys):
+        for metric in metrics:
+            comp = cmp.variance_components(members, split, seed, metric)
+            rows.append({**dict(zip(keys, values, strict=True)), "context": context,
+                         "metric": metric, **comp})
+    return rows
+
+
+def pooled_verdict(rows: Sequence[dict[str, Any]]) -> str:
+    """One sentence for a context: variance components averaged over its groups."""
+    split = [r["sd_split"] ** 2 for r in rows if not math.isnan(r["sd_split"])]
+    seed = [r["sd_seed"] ** 2 for r in rows if not math.isnan(r["sd_seed"])]
+    pooled = {
+        "sd_split": math.sqrt(stats.mean(split)) if split else math.nan,
+        "sd_seed": math.sqrt(stats.mean(seed)) if seed else math.nan,
+    }
+    return cmp.spread_verdict(pooled)
+
+
+def _answer(frame: pd.DataFrame, metrics_rows: pd.DataFrame, keys: Sequence[str],
+            blocks: Sequence[str], metric: str, context: str,
+            settings: CompareSettings) -> dict[str, Any] | None:
+    """The best configuration of a context on ``metric``, and whether it beats the runner-up."""
+    table = metrics_rows[(metrics_rows["context"] == context) & (metrics_rows["metric"] == metric)]
+    table = table[table["mean"].notna()]
+    if table.empty:
+        return None
+    lower = settings.lower(metric)
+    ordered = table.sort_values("mean", ascending=lower, kind="stable")
+    best = ordered.iloc[0]
+    label = ", ".join(f"{k}={settings.label(k, best[k])}" for k in keys)
+    answer = {
+        "context": context, "metric": metric, "best": label, "mean": best["mean"],
+        "ci95": best["ci95"], "n": int(best["n"]), "runner_up": None, "verdict": "",
+    }
+    if len(ordered) < 2:
+        answer["verdict"] = "the only configuration"
+        return answer
+    second = ordered.iloc[1]
+    answer["runner_up"] = ", ".join(f"{k}={settings.label(k, second[k])}" for k in keys)
+    answer["runner_up_mean"] = second["mean"]
+    if not blocks:
+        answer["verdict"] = "runs are not paired (no seed or split axis): no test"
+        return answer
+    names = {
+        configuration_label(keys, [best[k] for k in keys]),
+        configuration_label(keys, [second[k] for k in keys]),
+    }
+    pair = frame[frame[CONFIGURATION].isin(names)]
+    result = cmp.compare(pair, CONFIGURATION, list(blocks), metric, lower, settings.alpha)
+    if result.pairwise.empty or math.isnan(result.pairwise.iloc[0]["wilcoxon_p"]):
+        note = result.pairwise.iloc[0]["note"] if not result.pairwise.empty else result.note
+        answer["verdict"] = f"cannot be told apart ({note or 'too few blocks'})"
+        return answer
+    row = result.pairwise.iloc[0]
+    p = row["wilcoxon_p"]
+    pairs = int(row["pairs"])
+    if p < settings.alpha:
+        answer["verdict"] = (
+            f"significantly worse (paired Wilcoxon p = {p:.3g} over {pairs} blocks)"
+        )
+    else:
+        answer["verdict"] = (
+            f"not significantly worse (paired Wilcoxon p = {p:.3g} over {pairs} blocks)"
+        )
+    answer["p"] = p
+    answer["beats"] = bool(p < settings.alpha)
+    return answer
+
+
+def rank_campaign(
+    snapshot: dict[str, Any],
+    rows: Sequence[RunRow],
+    metrics_rows: pd.DataFrame,
+    settings: CompareSettings,
+) -> CampaignRanking:
+    """Comparisons, spread, paper tables and answers of one campaign."""
+    config = snapshot["settings"]
+    keys = [k for k in config["groupby"]]
+    factors = [k for k in (settings.factors or keys) if k in keys]
+    blocks = block_keys(rows, keys, settings)
+    result = CampaignRanking(blocks=list(blocks))
+    for context in config["contexts"]:
+        frame = value_frame(snapshot, rows, keys, blocks, context)
+        if frame.empty:
+            continue
+        result.variance += _variance(frame, keys, blocks, context, config["metrics"])
+        primary = config["metrics"][0]
+        answer = _answer(frame, metrics_rows, keys, blocks, primary, context, settings)
+        if answer is not None:
+            context_variance = [
+                r for r in result.variance if r["context"] == context and r["metric"] == primary
+            ]
+            answer["spread"] = pooled_verdict(context_variance) if context_variance else ""
+            result.answers.append(answer)
+        if not blocks:
+            continue
+        for metric in config["metrics"]:
+            lower = settings.lower(metric)
+            for factor in factors:
+                others = [k for k in keys if k != factor]
+                for values, members in _strata(frame, others):
+                    stratum = stratum_text(others, values)
+                    levels = settings.level_order(factor, hv.distinct(members[factor]))
+                    if len(levels) < 2:
+                        continue
+                    comparison = cmp.compare(
+                        members, factor, blocks, metric, lower, settings.alpha, levels=levels
+                    )
+                    result.ranks += cmp.ranks_rows(comparison, metric, context, factor, stratum)
+                    result.tests.append(cmp.tests_row(comparison, metric, context, factor, stratum))
+                    result.pairwise += cmp.pairwise_rows(
+                        comparison, metric, context, factor, stratum
+                    )
+                    result.diagrams.append({
+                        "metric": metric, "context": context, "factor": factor,
+                        "stratum": stratum,
+                        "ranks": [
+                            [settings.label(factor, r.level), float(r.mean_rank)]
+                            for r in comparison.ranks.itertuples(index=False)
+                        ],
+                        "cd": comparison.nemenyi_cd, "note": comparison.note,
+                        "blocks": comparison.blocks, "lower": lower,
+                        "not_worse": sorted(
+                            str(v) for v in cmp.not_worse_than_best(comparison)
+                        ),
+                        "best": str(cmp.best_level(comparison)),
+                    })
+        result.tables += paper_tables(metrics_rows, keys, context, config["metrics"],
+                                      result.diagrams, settings)
+    return result
+
+
+def paper_tables(
+    metrics_rows: pd.DataFrame,
+    keys: Sequence[str],
+    context: str,
+    metrics: Sequence[str],
+    diagrams: Sequence[dict[str, Any]],
+    settings: CompareSettings,
+) -> list[dict[str, Any]]:
+    """tcbench's paper Table 3 layout: first key's levels x the other keys' values.
+
+    Cells are ``mean +- ci95``; the best cell of each column is bold; a cell is
+    marked when it is not significantly worse than the column's best (Holm-adjusted
+    Wilcoxon within that column, i.e. the stratum of the comparison).
+    """
+    if not keys or keys == ["campaign_id"]:
+        return []
+    row_key, others = keys[0], list(keys[1:])
+    tables = []
+    for metric in metrics:
+        data = metrics_rows[(metrics_rows["context"] == context)
+                            & (metrics_rows["metric"] == metric)]
+        if data.empty:
+            continue
+        lower = settings.lower(metric)
+        levels = settings.level_order(row_key, hv.distinct(data[row_key]))
+        columns = [values for values, _ in _strata(data, others)] if others else [()]
+        body = []
+        for level in levels:
+            cells = []
+            for values in columns:
+                match = data[data[row_key].map(hv.identity) == hv.identity(level)]
+                for k, v in zip(others, values, strict=True):
+                    match = match[match[k].map(hv.identity) == hv.identity(v)]
+                if match.empty or pd.isna(match.iloc[0]["mean"]):
+                    cells.append({"mean": None, "ci95": None, "best": False, "tied": False})
+                else:
+                    cells.append({"mean": float(match.iloc[0]["mean"]),
+                                  "ci95": hv.plain(float(match.iloc[0]["ci95"])),
+                                  "best": False, "tied": False})
+            body.append({"level": settings.label(row_key, level), "raw": str(level),
+                         "cells": cells})
+        for j, values in enumerate(columns):
+            means = [r["cells"][j]["mean"] for r in body if r["cells"][j]["mean"] is not None]
+            if not means:
+                continue
+            best = min(means) if lower else max(means)
+            stratum = stratum_text(others, values)
+            diagram = next((d for d in diagrams if d["metric"] == metric
+                            and d["context"] == context and d["factor"] == row_key
+                            and d["stratum"] == stratum), None)
+            for r in body:
+                cell = r["cells"][j]
+                cell["best"] = cell["mean"] is not None and cell["mean"] == best
+                cell["tied"] = bool(diagram) and not cell["best"] and \
+                    r["raw"] in diagram["not_worse"] and cell["mean"] is not None
+        tables.append({
+            "metric": metric, "context": context, "row_key": row_key,
+            "columns": [stratum_text(others, v) or metric for v in columns],
+            "rows": body, "lower": lower,
+        })
+    return tables
+
+
+def _frame(records: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records)
+    if frame.empty:
+        return pd.DataFrame(columns=list(columns))
+    extra = [c for c in frame.columns if c not in columns]
+    return frame[[*columns, *extra]]
+
+
+def ranking_tables(result: CampaignRanking, keys: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """ranks.csv, tests.csv, pairwise.csv and variance.csv as DataFrames (fixed columns first)."""
+    variance_columns = [*keys, "context", "metric", "n_runs", "n_splits", "n_seeds",
+                        "sd_total", "sd_split", "sd_seed"]
+    return {
+        "ranks.csv": _frame(result.ranks, cmp.RANK_COLUMNS),
+        "tests.csv": _frame(result.tests, cmp.TEST_COLUMNS),
+        "pairwise.csv": _frame(result.pairwise, cmp.PAIRWISE_COLUMNS),
+        "variance.csv": _frame(result.variance, variance_columns),
+    }
