@@ -422,3 +422,94 @@ def test_a_typo_in_a_config_key_is_one_line(built, tmp_path):
     output = result.stdout + result.stderr
     assert "tcsummary: unknown config key 'metric'; did you mean 'metrics'?" in output
     assert "properties:" not in output  # no schema dump
+
+
+# --- comparisons: numbers against scipy on the artifact CSVs, the report in a browser -----
+
+def _block_table(root, specs, campaign, context, dim):
+    """acc per (split, seed) block x aug_name at one flowpic_dim, from the class-report CSVs."""
+    rows = []
+    for run_hash, spec in specs.items():
+        if spec.campaign_id != campaign or spec.fate == CRASHED or spec.flowpic_dim != dim:
+            continue
+        path = root / "artifacts" / run_hash / f"{context}_class_rep.csv"
+        report = pd.read_csv(path, index_col=0)
+        rows.append({"block": (spec.split_index, spec.seed), "aug_name": spec.aug_name,
+                     "acc": report.loc["accuracy", "precision"] * 100})
+    return pd.DataFrame(rows).pivot_table(index="block", columns="aug_name", values="acc").dropna()
+
+
+def test_comparisons_match_scipy_on_the_artifacts(built):
+    root, specs, *_ = built
+    campaign = sorted({s.campaign_id for s in specs.values() if s.campaign_id})[0]
+    folder = root / "campaign_summary" / campaign
+    table = _block_table(root, specs, campaign, "test-human", 32)
+    assert list(table.columns) == ["noaug", "rotate"] and len(table) == 6
+
+    pairwise = pd.read_csv(folder / "pairwise.csv")
+    row = pairwise[(pairwise.metric == "acc") & (pairwise.context == "test-human")
+                   & (pairwise.factor == "aug_name") & (pairwise.stratum == "flowpic_dim=32")]
+    assert len(row) == 1
+    expected = scipy_stats.wilcoxon(table["noaug"], table["rotate"]).pvalue
+    assert row.iloc[0]["wilcoxon_p"] == pytest.approx(expected, rel=1e-9)
+    assert row.iloc[0]["pairs"] == 6
+    assert row.iloc[0]["mean_diff"] == pytest.approx((table["noaug"] - table["rotate"]).mean())
+
+    ranks = pd.read_csv(folder / "ranks.csv")
+    mine = ranks[(ranks.metric == "acc") & (ranks.context == "test-human")
+                 & (ranks.factor == "aug_name") & (ranks.stratum == "flowpic_dim=32")]
+    block_ranks = np.vstack([scipy_stats.rankdata(-row) for row in table.to_numpy()])
+    expected_ranks = dict(zip(table.columns, block_ranks.mean(axis=0), strict=True))
+    assert dict(zip(mine.level, mine.mean_rank, strict=True)) == pytest.approx(expected_ranks)
+
+    variance = pd.read_csv(folder / "variance.csv")
+    assert {"sd_total", "sd_split", "sd_seed", "n_splits", "n_seeds"} <= set(variance.columns)
+    assert set(variance.n_splits) == {3} and set(variance.n_seeds) == {2}
+    assert list(folder.glob("figures/cd_acc_test-human_aug_name_*.svg"))
+    html = (folder / "report.html").read_text()
+    assert html.index('id="answer"') < html.index('id="cd"') < html.index('id="overview-details"')
+
+
+def _check_in_browser(html: Path, shot: Path, expand_details: bool = True):
+    from browser import ChromiumUnavailable, open_report
+
+    try:
+        page = open_report(html, shot, expand_details=expand_details)
+    except ChromiumUnavailable as exc:
+        pytest.skip(str(exc))
+    assert page.console_errors == [], page.summary()
+    assert page.horizontal_overflow == 0, page.summary()
+    assert {"answer", "tables", "cd"} <= set(page.section_ids), page.summary()
+    assert not page.has_script and page.resources == []
+    assert page.svg_count > 0 and shot.stat().st_size > 10_000
+    return page
+
+
+def test_report_in_a_real_browser(built, tmp_path):
+    root, specs, *_ = built
+    for folder in sorted((root / "campaign_summary").glob("1*")):
+        _check_in_browser(folder / "report.html", tmp_path / f"{folder.name}.png")
+
+
+def test_a_21_group_campaign_reads_in_a_browser(tmp_path):
+    """tcbench's grid: 7 augmentations x 3 sizes (x 3 splits), one report."""
+    from tcsummary.example import AUGMENTATIONS, FLOWPIC_DIMS
+
+    root = tmp_path / "repo"
+    specs = [
+        RunSpec(aug, dim, 12345, split, "1700000000", i)
+        for i, (aug, dim, split) in enumerate(
+            (a, d, s) for a in AUGMENTATIONS for d in FLOWPIC_DIMS for s in range(3)
+        )
+    ]
+    write_example(root, specs=specs, seed=21, system_params=False)
+    build(root, tmp_path / "w")
+    folder = root / "campaign_summary" / "1700000000"
+    metrics = pd.read_csv(folder / "metrics.csv")
+    assert len(metrics[["aug_name", "flowpic_dim"]].drop_duplicates()) == 21
+    tests = pd.read_csv(folder / "tests.csv")
+    seven = tests[(tests.factor == "aug_name") & (tests.metric == "acc")]
+    assert set(seven.levels) == {7} and set(seven.blocks) == {3}
+    _check_in_browser(folder / "report.html", tmp_path / "21-open.png")
+    folded = _check_in_browser(folder / "report.html", tmp_path / "21.png", expand_details=False)
+    assert folded.document_height < 20_000  # details folded: the answer and tables first

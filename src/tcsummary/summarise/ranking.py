@@ -193,6 +193,7 @@ def _answer(frame: pd.DataFrame, metrics_rows: pd.DataFrame, keys: Sequence[str]
     answer = {
         "context": context, "metric": metric, "best": label, "mean": best["mean"],
         "ci95": best["ci95"], "n": int(best["n"]), "runner_up": None, "verdict": "",
+        "beats": False,
     }
     if len(ordered) < 2:
         answer["verdict"] = "the only configuration"
