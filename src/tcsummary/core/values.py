@@ -111,3 +111,8 @@ def plain(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
         return plain(value.item())
     return value
+
+
+def names_of(value: Iterable[Any] | None) -> tuple[str, ...] | None:
+    """A config list of names as a tuple of text; None (the key's "use the default") stays None."""
+    return None if value is None else tuple(str(v) for v in value)

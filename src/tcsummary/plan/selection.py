@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.errors import TcsummaryError
 from ..core.model import FINISHED, RunInfo, is_replicate_key
+from ..core.values import names_of
 from .grid import varying_hparams
 
 
@@ -32,15 +33,10 @@ class Selection:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Selection:
         """From the validated config (the schema fills every default)."""
-
-        def names(key: str) -> tuple[str, ...] | None:
-            value = config[key]
-            return None if value is None else tuple(str(v) for v in value)
-
         return cls(
-            metrics=names("metrics") or (),
-            contexts=names("contexts"),
-            groupby=names("groupby"),
+            metrics=names_of(config["metrics"]) or (),
+            contexts=names_of(config["contexts"]),
+            groupby=names_of(config["groupby"]),
         )
 
 

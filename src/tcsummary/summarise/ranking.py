@@ -43,15 +43,11 @@ class CompareSettings:
 
     @classmethod
     def from_config(cls, compare: dict[str, Any]) -> CompareSettings:
-        def names(key: str) -> tuple[str, ...] | None:
-            value = compare[key]
-            return None if value is None else tuple(str(v) for v in value)
-
         return cls(
             alpha=float(compare["alpha"]),
-            lower_is_better=names("lower_is_better"),
-            factors=names("factors"),
-            blocks=names("blocks"),
+            lower_is_better=hv.names_of(compare["lower_is_better"]),
+            factors=hv.names_of(compare["factors"]),
+            blocks=hv.names_of(compare["blocks"]),
             levels={str(k): list(v) for k, v in (compare["levels"] or {}).items()},
             names={
                 str(k): {str(a): str(b) for a, b in v.items()}
