@@ -413,6 +413,8 @@ def test_the_test_config_lints_dry_runs_and_builds(tmp_path):
     assert (summary / "1684447037" / "report.html").is_file()
     log = summary / ".tcsummary" / "1684447037" / "logs" / "aggregate.log"
     assert "runs used" in log.read_text()
+    # the bundled example's generator, rendered: what `make report` shows, in a browser
+    _check_in_browser(summary / "1684447037" / "report.html", tmp_path / "example.png")
 
 
 def test_a_typo_in_a_config_key_is_one_line(built, tmp_path):
@@ -466,6 +468,8 @@ def test_comparisons_match_scipy_on_the_artifacts(built):
     assert {"sd_total", "sd_split", "sd_seed", "n_splits", "n_seeds"} <= set(variance.columns)
     assert set(variance.n_splits) == {3} and set(variance.n_seeds) == {2}
     assert list(folder.glob("figures/cd_acc_test-human_aug_name_*.svg"))
+    paper = (folder / "tables" / "paper_acc_test-human.tex").read_text()
+    assert "\\textbf{" in paper and "flowpic\\_dim=32" in paper and "\\bottomrule" in paper
     html = (folder / "report.html").read_text()
     assert html.index('id="answer"') < html.index('id="cd"') < html.index('id="overview-details"')
 

@@ -216,6 +216,10 @@ def render_campaign(view: dict[str, Any], out_dir: Path) -> int:
     table = environment("tex").get_template("table.tex.j2")
     for section in metrics:
         write_text(out_dir / section["table_file"], table.render(section=section, keys=keys))
+    paper = environment("tex").get_template("paper.tex.j2")
+    for tbl in view.get("paper_tables", []):
+        name = safe_name(f"paper_{tbl['metric']}_{tbl['context']}")
+        write_text(out_dir / "tables" / f"{name}.tex", paper.render(tbl=tbl))
     html = environment("html").get_template("report.html.j2")
     write_text(out_dir / "report.html", html.render(**context))
     markdown = environment("md").get_template("report.md.j2")
