@@ -1,4 +1,4 @@
-"""Figures as hand-written SVG: a confusion-matrix heatmap and metric bars with ci95.
+"""Figures as hand-written SVG: confusion-matrix heatmaps and dot-and-whisker plots (mean, ci95).
 
 A build renders one heatmap per group x context x campaign (hundreds are normal);
 writing SVG text costs well under a millisecond per figure where a plotting
