@@ -151,11 +151,14 @@ def diagram_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
         cd = math.nan if item["cd"] is None else item["cd"]
         parts = (item["metric"], item["context"], item["factor"], item["stratum"])
         name = safe_name("cd_" + "_".join(parts))
+        ranked = [(label, rank) for label, rank in item["ranks"] if rank is not None]
+        if not ranked:  # no complete block: the tables say why, there is nothing to draw
+            continue
         out.append({
             **item,
             "title": title,
             "figure": cd_diagram(
-                [(label, rank) for label, rank in item["ranks"]], cd,
+                ranked, cd,
                 f"{title}: mean rank over {item['blocks']} blocks", note=item["note"] or "",
             ),
             "figure_file": f"figures/{name}.svg",
