@@ -58,11 +58,13 @@ class RunRow:
             }
         return self._metrics.get((name, context))
 
-    def hparam(self, name: str, campaign: str) -> Any:
+    def raw_hparam(self, name: str, campaign: str) -> Any:
+        """The hparam as tracked; a run without ``campaign_id`` belongs to ``campaign``."""
         value = self.record["hparams"].get(name)
-        if value is None and name == "campaign_id":
-            return campaign
-        return hv.cell(value)
+        return campaign if value is None and name == "campaign_id" else value
+
+    def hparam(self, name: str, campaign: str) -> Any:
+        return hv.cell(self.raw_hparam(name, campaign))
 
 
 def exclusion_reason(record: dict[str, Any]) -> str:
@@ -160,23 +162,15 @@ def _align_classes(rows: list[RunRow], contexts: Sequence[str]) -> None:
 def key_values(
     rows: Sequence[RunRow], keys: Sequence[str], campaign: str
 ) -> dict[str, tuple[Any, ...]]:
-    """Each included run's values of ``keys`` as tables show them.
+    """Each included run's values of ``keys`` as tables show them (:func:`core.values.column`).
 
-    Table cells (:func:`core.values.cell`), except for a key whose values mix
-    kinds: there each value's JSON text, as tcbench's files show it, so ``1``
-    and ``"1"`` stay apart.
+    Table cells, except for a key whose values mix kinds: there each value's
+    JSON text, as tcbench's files show it, so ``1`` and ``"1"`` stay apart.
     """
     included = [row for row in rows if row.included]
-    mixed = {
-        k for k in keys
-        if len(hv.kinds(row.record["hparams"].get(k) for row in included)) > 1
-    }
+    columns = [hv.column([row.raw_hparam(k, campaign) for row in included]) for k in keys]
     return {
-        row.hash: tuple(
-            hv.as_written(row.record["hparams"].get(k)) if k in mixed else row.hparam(k, campaign)
-            for k in keys
-        )
-        for row in included
+        row.hash: tuple(column[i] for column in columns) for i, row in enumerate(included)
     }
 
 

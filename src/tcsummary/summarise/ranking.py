@@ -95,29 +95,25 @@ def value_frame(
 ) -> pd.DataFrame:
     """One row per included run: group and block values (as tables show them), the
     configuration's label (its group values) and the metrics of ``context``."""
-    group_values = key_values(rows, keys, snapshot["campaign"])
-    keys = [*keys, *blocks]
-    values_of = key_values(rows, keys, snapshot["campaign"])
+    columns = [*keys, *blocks]
+    values_of = key_values(rows, columns, snapshot["campaign"])
     records = []
     for row in rows:
         if not row.included:
             continue
-        record = dict(zip(keys, values_of[row.hash], strict=True))
-        record[CONFIGURATION] = configuration_label(keys, group_values[row.hash])
+        values = values_of[row.hash]
+        record = dict(zip(columns, values, strict=True))
+        record[CONFIGURATION] = labelled(keys, values[: len(keys)])
         for metric in snapshot["settings"]["metrics"]:
             value = row.metric(metric, context)
             record[metric] = math.nan if value is None else value
         records.append(record)
-    columns = [*keys, CONFIGURATION, *snapshot["settings"]["metrics"]]
-    return pd.DataFrame.from_records(records, columns=columns)
+    names = [*columns, CONFIGURATION, *snapshot["settings"]["metrics"]]
+    return pd.DataFrame.from_records(records, columns=names)
 
 
-def configuration_label(keys: Sequence[str], values: Sequence[Any]) -> str:
-    """``key=value, key=value`` of a configuration's group values (its identity in tests)."""
-    return ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=False))
-
-
-def stratum_text(keys: Sequence[str], values: Sequence[Any]) -> str:
+def labelled(keys: Sequence[str], values: Sequence[Any]) -> str:
+    """``key=value, key=value``: a configuration's label, or a stratum's (empty without keys)."""
     return ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
 
 
@@ -201,8 +197,8 @@ def _answer(frame: pd.DataFrame, metrics_rows: pd.DataFrame, keys: Sequence[str]
         answer["verdict"] = "runs are not paired (no seed or split axis): no test"
         return answer
     names = {
-        configuration_label(keys, [best[k] for k in keys]),
-        configuration_label(keys, [second[k] for k in keys]),
+        labelled(keys, [best[k] for k in keys]),
+        labelled(keys, [second[k] for k in keys]),
     }
     pair = frame[frame[CONFIGURATION].isin(names)]
     result = cmp.compare(pair, CONFIGURATION, list(blocks), metric, lower, settings.alpha)
@@ -234,7 +230,7 @@ def rank_campaign(
 ) -> CampaignRanking:
     """Comparisons, spread, paper tables and answers of one campaign."""
     config = snapshot["settings"]
-    keys = [k for k in config["groupby"]]
+    keys = list(config["groupby"])
     factors = [k for k in (settings.factors or keys) if k in keys]
     blocks = block_keys(rows, keys, settings)
     result = CampaignRanking(blocks=list(blocks))
@@ -258,7 +254,7 @@ def rank_campaign(
             for factor in factors:
                 others = [k for k in keys if k != factor]
                 for values, members in _strata(frame, others):
-                    stratum = stratum_text(others, values)
+                    stratum = labelled(others, values)
                     levels = settings.level_order(factor, hv.distinct(members[factor]))
                     if len(levels) < 2:
                         continue
@@ -315,19 +311,23 @@ def paper_tables(
         lower = settings.lower(metric)
         levels = settings.level_order(row_key, hv.distinct(data[row_key]))
         columns = [values for values, _ in _strata(data, others)] if others else [()]
+        by_cell = {
+            tuple(hv.identity(v) for v in (record[row_key], *(record[k] for k in others))):
+            record
+            for record in data.to_dict("records")
+        }
         body = []
         for level in levels:
             cells = []
             for values in columns:
-                match = data[data[row_key].map(hv.identity) == hv.identity(level)]
-                for k, v in zip(others, values, strict=True):
-                    match = match[match[k].map(hv.identity) == hv.identity(v)]
-                if match.empty or pd.isna(match.iloc[0]["mean"]):
-                    cells.append({"mean": None, "ci95": None, "best": False, "tied": False})
-                else:
-                    cells.append({"mean": float(match.iloc[0]["mean"]),
-                                  "ci95": hv.plain(float(match.iloc[0]["ci95"])),
-                                  "best": False, "tied": False})
+                found = by_cell.get(tuple(hv.identity(v) for v in (level, *values)))
+                mean = None if found is None or pd.isna(found["mean"]) else float(found["mean"])
+                cells.append({
+                    "mean": mean,
+                    "ci95": None if mean is None else hv.plain(float(found["ci95"])),
+                    "best": False,
+                    "tied": False,
+                })
             body.append({"level": settings.label(row_key, level), "raw": str(level),
                          "cells": cells})
         for j, values in enumerate(columns):
@@ -335,18 +335,19 @@ def paper_tables(
             if not means:
                 continue
             best = min(means) if lower else max(means)
-            stratum = stratum_text(others, values)
+            stratum = labelled(others, values)
             diagram = next((d for d in diagrams if d["metric"] == metric
                             and d["context"] == context and d["factor"] == row_key
                             and d["stratum"] == stratum), None)
+            not_worse = set(diagram["not_worse"]) if diagram else set()
             for r in body:
                 cell = r["cells"][j]
-                cell["best"] = cell["mean"] is not None and cell["mean"] == best
-                cell["tied"] = bool(diagram) and not cell["best"] and \
-                    r["raw"] in diagram["not_worse"] and cell["mean"] is not None
+                measured = cell["mean"] is not None
+                cell["best"] = measured and cell["mean"] == best
+                cell["tied"] = measured and not cell["best"] and r["raw"] in not_worse
         tables.append({
             "metric": metric, "context": context, "row_key": row_key,
-            "columns": [stratum_text(others, v) or metric for v in columns],
+            "columns": [labelled(others, v) or metric for v in columns],
             "rows": body, "lower": lower,
         })
     return tables

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..core import values as hv
 from . import stats
-from .campaign import RunRow
+from .campaign import RunRow, key_values
 
 #: Columns tcbench's runsinfo parquet starts with (aim's Run.dataframe() props).
 RUN_PROPS = (
@@ -35,6 +35,8 @@ def long_frame(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame
     hparam_names = sorted(
         {k for r in rows for k in r.record["hparams"]} | set(settings["groupby"])
     )
+    # hparams as tables show them; a column mixing kinds holds JSON text (1 vs "1")
+    values_of = key_values(rows, hparam_names, campaign)
     records = []
     for row in rows:
         if not row.included:
@@ -51,8 +53,7 @@ def long_frame(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame
             "experiment": rec["experiment"],
             "tags": json.dumps(rec["tags"]),
         }
-        for name in hparam_names:
-            base[name] = row.hparam(name, campaign)
+        base.update(zip(hparam_names, values_of[row.hash], strict=True))
         for context in settings["contexts"]:
             item = dict(base)
             for metric in settings["metrics"]:
@@ -65,14 +66,6 @@ def long_frame(snapshot: dict[str, Any], rows: Sequence[RunRow]) -> pd.DataFrame
     frame = pd.DataFrame.from_records(records, columns=columns)
     if frame.empty:
         return frame
-    for name in hparam_names:  # columns mixing kinds of values: their JSON text (hv.column)
-        raw = [
-            campaign if name == "campaign_id" and v is None else v
-            for v in (row.record["hparams"].get(name) for row in rows if row.included)
-            for _context in settings["contexts"]
-        ]
-        if len(hv.kinds(raw)) > 1:
-            frame[name] = pd.Series(hv.column(raw), dtype=object)
     return frame.astype({m: float for m in settings["metrics"]})
 
 
