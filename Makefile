@@ -23,13 +23,17 @@ venv: $(VENV)/.installed
 $(EXAMPLE)/.aim: | $(VENV)/.installed
 	$(BIN)/tcsummary example $(EXAMPLE) --imperfections
 
-## Build the bundled example repository (if missing) and its campaign reports.
+## Build the bundled example repository (if missing), its campaign reports, its index
+## and one comparison across its campaigns (config/example.yaml).
 report: $(VENV)/.installed $(EXAMPLE)/.aim
 	$(BIN)/tcsummary campaigns $(EXAMPLE)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --quiet rules \
-		--config repositories='["$(EXAMPLE)"]'
+		--configfile config/config.yaml config/example.yaml \
+		--config repositories='[{name: example, path: "$(EXAMPLE)"}]'
 	@echo "reports (open in a browser; tables and figures beside them):"
-	@ls -1 "$(CURDIR)/$(EXAMPLE)"/campaign_summary/*/report.html
+	@ls -1 "$(CURDIR)/$(EXAMPLE)"/campaign_summary/index.html \
+		"$(CURDIR)/$(EXAMPLE)"/campaign_summary/*/report.html \
+		"$(CURDIR)/$(EXAMPLE)"/campaign_summary/comparisons/*/report.html
 
 ## Run every test, the slow end-to-end ones included (what CI runs).
 test: $(VENV)/.installed

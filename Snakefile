@@ -14,6 +14,8 @@ include: "workflow/rules/extract.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/render.smk"
 include: "workflow/rules/problems.smk"
+include: "workflow/rules/index.smk"
+include: "workflow/rules/compare.smk"
 
 
 rule all:

@@ -2,7 +2,7 @@
 
 Usage (from the project root, virtualenv active):
     python bench/bench_build.py [--runs 1000] [--campaigns 4] [--dir bench/out] [--repeat 1]
-                                [--cores 2] [--keep-work]
+                                [--cores 2] [--keep-work] [--comparisons 2|0]
 
 Generates ``<dir>/repo-<runs>`` once (two writer processes, ~0.2 s per run) and never
 writes into it. Each measurement series works on a fresh copy, ``<dir>/work-<runs>``, and
@@ -12,8 +12,10 @@ measures, each in a fresh subprocess:
   snakemake floor cold   a trivial workflow of 12 ``run:`` jobs writing a tiny file, with the
                          project's profile: Snakemake's own start-up and scheduling cost
   snakemake floor no-op  the same again ("Nothing to be done")
-  cold                   ``snakemake --cores N --config repositories='["<copy>"]'`` (cwd: the
-                         project root, so ``profiles/default`` applies), no campaign_summary/
+  cold                   ``snakemake --cores N`` on the copy with two named comparisons
+                         (``--comparisons 2``, the default: every output on) or with
+                         ``--config repositories='["<copy>"]'`` only (``--comparisons 0``);
+                         cwd: the project root, so ``profiles/default`` applies
   no-op                  the same command again
   one new run            one run added to one existing campaign of the copy, then rebuilt;
                          reports which campaign folders had files change mtime
@@ -54,6 +56,8 @@ SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 NEW_RUN_SEED = max(WRITER_SEEDS) + 101
 #: The build's intermediate files, inside the output folder (tcsummary.plan.campaigns.WORK_DIR).
 WORK_DIR = ".tcsummary"
+#: Where named comparisons land inside the output folder (tcsummary.plan.comparisons).
+COMPARISONS = "comparisons"
 
 #: ``python -c LAUNCHER LOG CWD CMD...``: runs CMD with its output in LOG and prints, as JSON,
 #: wall time, exit status, CMD's own peak RSS and the largest peak of its process tree (the
@@ -224,6 +228,8 @@ def folder_of(relative: Path) -> str:
     parts = relative.parts
     if parts[0] == WORK_DIR:
         return f"{WORK_DIR}/{parts[1]}/" if len(parts) > 2 else f"{WORK_DIR}/ (top level)"
+    if parts[0] == COMPARISONS and len(parts) > 2:
+        return f"{COMPARISONS}/{parts[1]}/"
     return f"{parts[0]}/" if len(parts) > 1 else "(top level)"
 
 
@@ -242,12 +248,38 @@ def changed_campaigns(folders: dict[str, tuple[int, int]]) -> set[str]:
     return {
         name.removeprefix(f"{WORK_DIR}/").rstrip("/")
         for name, (changed, _) in folders.items()
-        if changed and "(top level)" not in name
+        if changed and "(top level)" not in name and not name.startswith(COMPARISONS)
     }
 
 
-def build_command(root: Path, cores: int) -> list[str]:
-    return [SNAKEMAKE, "--cores", str(cores), "--config", f"repositories={json.dumps([str(root)])}"]
+def comparisons_config(root: Path, campaigns: list[str], path: Path) -> Path:
+    """A config with two named comparisons over the repository's campaigns (written to ``path``).
+
+    One pools every campaign (the paper's cross-dataset layout: blocks are
+    (campaign, split, seed)); one puts the first two campaigns side by side as the
+    factor (the paper's dropout figure). Both include the campaign that gets the new run.
+    """
+    import yaml
+
+    config = {
+        "repositories": [{"name": "bench", "path": str(root)}],
+        "comparisons": [
+            {"name": "pooled", "factor": "aug_name", "sources": [{"repository": "bench"}]},
+            {"name": "side-by-side", "factor": "source", "blocks": ["seed", "split_index"],
+             "sources": [{"repository": "bench", "campaign": c} for c in campaigns[-2:]]},
+        ],
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def build_command(root: Path, cores: int, config: Path | None = None) -> list[str]:
+    """The build; with ``config``, that file on top of config/config.yaml (the comparisons)."""
+    if config is None:
+        return [SNAKEMAKE, "--cores", str(cores),
+                "--config", f"repositories={json.dumps([str(root)])}"]
+    return [SNAKEMAKE, "--cores", str(cores), "--configfile",
+            str(PROJECT / "config" / "config.yaml"), str(config)]
 
 
 def snakemake_floor(series: Series, cores: int, logs: Path) -> None:
@@ -268,10 +300,14 @@ def run_series(series: Series, pristine: Path, work: Path, args: argparse.Namesp
     floor_cmd = [sys.executable, "-c", FLOOR, str(work)]
     series.steps.append(measure("floor", floor_cmd, PROJECT, logs / f"{series.number}-floor.log"))
     snakemake_floor(series, args.cores, logs)
-    build = build_command(work, args.cores)
+    spec = new_run_spec(args.runs, args.campaigns)
+    config = None
+    if args.comparisons:
+        campaigns = sorted({str(s.campaign_id) for s in plan_example(args.runs, args.campaigns)})
+        config = comparisons_config(work, campaigns, args.dir / "comparisons.yaml")
+    build = build_command(work, args.cores, config)
     summary = work / "campaign_summary"
     series.steps.append(measure("cold", build, PROJECT, logs / f"{series.number}-cold.log"))
-    spec = new_run_spec(args.runs, args.campaigns)
     series.campaign = str(spec.campaign_id)
     if not (summary / series.campaign).is_dir():
         raise SystemExit(
@@ -356,6 +392,9 @@ def print_changes(series: Series) -> None:
         touched = changed_campaigns(series.new_run_changed)
         verdict = "yes" if touched == {series.campaign} else f"NO: {sorted(touched)}"
         print(f"only campaign {series.campaign}'s folders changed: {verdict}")
+        compared = sorted(n for n, (c, _) in series.new_run_changed.items()
+                          if c and n.startswith(COMPARISONS))
+        print(f"comparisons rebuilt: {compared or 'none'}")
         print(f"rules run for the new run: {series.steps[-1].rules}")
 
 
@@ -373,6 +412,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1, help="measurement series")
     parser.add_argument("--cores", type=int, default=2, help="snakemake --cores")
     parser.add_argument("--keep-work", action="store_true", help="keep the last work copy")
+    parser.add_argument("--comparisons", type=int, choices=(0, 2), default=2,
+                        help="named comparisons configured (2: every output on; 0: none)")
     args = parser.parse_args(argv)
     args.dir = args.dir.absolute()
     return args
@@ -382,7 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     pristine = ensure_repository(args.dir, args.runs, args.campaigns)
     work = args.dir / f"work-{args.runs}"
-    print(f"build command (cwd {PROJECT}): {' '.join(build_command(work, args.cores))}")
+    config = args.dir / "comparisons.yaml" if args.comparisons else None
+    print(f"build command (cwd {PROJECT}): {' '.join(build_command(work, args.cores, config))}")
     all_series: list[Series] = []
     failure: StepFailed | None = None
     for number in range(1, args.repeat + 1):
@@ -398,7 +440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for series in all_series:
         print_changes(series)
     print(
-        f"\nruns={args.runs} campaigns={args.campaigns} snakemake --cores {args.cores} "
+        f"\nruns={args.runs} campaigns={args.campaigns} comparisons={args.comparisons} "
+        f"snakemake --cores {args.cores} "
         f"cpu_count={os.cpu_count()} series={len(all_series)}"
     )
     if failure is not None:

@@ -19,6 +19,9 @@ def _keys(schema):
         yield key, spec
         for name, inner in spec.get("properties", {}).items():
             yield f"{key}.{name}", inner
+        for name, inner in spec.get("items", {}).get("properties", {}).items():
+            if name not in ("name", "sources"):  # required: no default
+                yield f"{key}[].{name}", inner
 
 
 @pytest.mark.parametrize("key,spec", list(_keys(SCHEMA)), ids=[k for k, _ in _keys(SCHEMA)])
@@ -55,6 +58,16 @@ def test_the_test_config_is_valid():
     ({"repositories": ["x"], "example": {"pth": "e"}},
      "unknown config key example.'pth'; did you mean 'path'?"),
     ({"repositories": ["x"], "workers": "many"}, "config key workers: \"many\" is not valid"),
+    ({"repositories": ["x"], "comparisons": [{"name": "c", "sources": [{"repository": "x"}],
+                                              "factr": "aug_name"}]},
+     "unknown config key comparisons[0].'factr'; did you mean 'factor'?"),
+    ({"repositories": ["x"], "comparisons": [{"name": "c", "sources": [{"repo": "x"}]}]},
+     "unknown config key comparisons[0].sources[0].'repo'; did you mean 'repository'?"),
+    ({"repositories": [{"nme": "a", "path": "x"}]},
+     "unknown config key repositories[0].'nme'; did you mean 'name'?"),
+    ({"repositories": [{"name": "a"}]},
+     "config key repositories.0: {\"name\": \"a\"} is not valid: expected a folder, "
+     "`{name: <name>, path: <folder>}` or `{name: <name>, shards: [<folder>, ...]}`"),
 ])
 def test_a_bad_key_or_value_is_one_line(config, message):
     with pytest.raises(ConfigError) as info:

@@ -23,10 +23,10 @@ from .core.logs import logged_job
 from .core.model import RunInfo
 from .plan.campaigns import read_snapshot
 from .plan.grid import campaign_grid
+from .summarise import across, ranking, stats, tcbench
 from .summarise import campaign as agg
-from .summarise import ranking, stats, tcbench
 from .summarise.extract import encode, extract_batch, read_extractions, read_memo
-from .summarise.provenance import provenance
+from .summarise.provenance import comparison_provenance, provenance
 
 
 def memo_path(output: Path) -> Path:
@@ -110,7 +110,7 @@ def aggregate(
     extraction_paths: Sequence[Path | str],
     out_dir: Path | str,
     work_file: Path | str,
-    root: Path | str,
+    root: str | list[str],
     config: dict[str, Any],
     tcbench_files: Sequence[str] = (),
     strict: bool = False,
@@ -119,7 +119,7 @@ def aggregate(
 
     With ``strict``, any excluded run or context fails the job instead.
     """
-    out_dir, root = Path(out_dir), Path(root)
+    out_dir = Path(out_dir)
     snapshot = read_snapshot(snapshot_path)
     extractions = read_extractions(Path(p) for p in extraction_paths)
     rows = agg.classify_runs(snapshot, extractions)
@@ -174,10 +174,29 @@ def aggregate(
         "variance": ranked.variance,
     }
     write_text(work_file, _json(view, default=str))
+    card = campaign_card(view, rows, grid.by_status, len(grid.missing))
+    write_text(Path(work_file).with_name("card.json"), _json(card, indent=1, default=str))
     record = provenance(snapshot, rows, config, root, Path(snapshot_path))
     write_text(out_dir / "provenance.json", _json(record, indent=1))
     used = sum(1 for r in rows if r.included)
     return f"{snapshot['campaign']}: {used} runs used, {len(rows) - used} excluded"
+
+
+def campaign_card(
+    view: dict[str, Any], rows: Sequence[agg.RunRow], by_status: dict[str, int], missing: int
+) -> dict[str, Any]:
+    """The campaign's line of the output folder's index: small, so the index reads it fast."""
+    ends = [r.record["end_time"] for r in rows if r.record.get("end_time") is not None]
+    return {
+        "campaign": view["campaign"],
+        "runs": len(rows),
+        "used": sum(1 for r in rows if r.included),
+        "by_status": by_status,
+        "missing_cells": missing,
+        "grid": view["grid"]["describe"],
+        "last_end": max(ends) if ends else None,
+        "answers": view["answers"],
+    }
 
 
 @logged_job
@@ -188,3 +207,69 @@ def render(work_file: Path | str, out_dir: Path | str) -> str:
     view = json.loads(Path(work_file).read_bytes())
     figures = render_campaign(view, Path(out_dir))
     return f"rendered {Path(out_dir) / 'report.html'} with {figures} figures"
+
+
+@logged_job
+def compare(
+    snapshot_paths: Sequence[Path | str],
+    out_dir: Path | str,
+    work_file: Path | str,
+    settings: dict[str, Any],
+    config: dict[str, Any],
+) -> str:
+    """Rule ``compare``: a named comparison's tables, provenance and what its report shows.
+
+    ``settings`` is :meth:`plan.comparisons.ComparisonPlan.settings` (sources in
+    the order of ``snapshot_paths``).
+    """
+    out_dir = Path(out_dir)
+    snapshots = [read_snapshot(p) for p in snapshot_paths]
+    options = ranking.CompareSettings.from_config(config["compare"])
+    result = across.compare_sources(settings, snapshots, options)
+    for name, table in across.cross_tables(result).items():
+        write_text(out_dir / name, _csv(table))
+    view = {
+        "name": settings["name"],
+        "settings": settings,
+        "axes": result.axes.__dict__,
+        "sources": result.sources,
+        "answers": result.answers,
+        "diagrams": result.ranking.diagrams,
+        "tests": result.ranking.tests,
+        "by_source": result.by_source,
+        "side_by_side": result.side_by_side,
+        "alpha": options.alpha,
+        "names": options.names,
+    }
+    write_text(work_file, _json(view, default=str))
+    record = comparison_provenance(settings, snapshots, snapshot_paths, config)
+    write_text(out_dir / "provenance.json", _json(record, indent=1))
+    runs = sum(s["runs"] for s in result.sources)
+    return f"{settings['name']}: {len(snapshots)} sources, {runs} runs"
+
+
+@logged_job
+def render_comparison(work_file: Path | str, out_dir: Path | str) -> str:
+    """Rule ``render_comparison``: the comparison's report.html, report.md and figures."""
+    from .render.report import render_cross
+
+    view = json.loads(Path(work_file).read_bytes())
+    figures = render_cross(view, Path(out_dir))
+    return f"rendered {Path(out_dir) / 'report.html'} with {figures} figures"
+
+
+@logged_job
+def index(
+    card_paths: Sequence[Path | str],
+    problems_json: Path | str,
+    out_dir: Path | str,
+    repository: dict[str, Any],
+    comparisons: Sequence[dict[str, str]] = (),
+) -> str:
+    """Rule ``index``: the output folder's index.html and index.md, one line per campaign."""
+    from .render.report import render_index
+
+    cards = [json.loads(Path(p).read_bytes()) for p in card_paths]
+    problems = json.loads(Path(problems_json).read_bytes())
+    render_index(cards, problems, repository, list(comparisons), Path(out_dir))
+    return f"index of {len(cards)} campaigns"

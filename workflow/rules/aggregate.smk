@@ -66,6 +66,7 @@ rule aggregate:
         ),
         provenance="{summary}/{campaign}/provenance.json",
         view="{summary}/.tcsummary/{campaign}/view.json",
+        card="{summary}/.tcsummary/{campaign}/card.json",
     log:
         "{summary}/.tcsummary/{campaign}/logs/aggregate.log",
     resources:

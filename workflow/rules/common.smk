@@ -5,6 +5,7 @@
 # run's Aim record is cached by a fingerprint of its RocksDB files, and each
 # campaign's snapshot file is rewritten only when its content changes, so
 # Snakemake's mtime logic rebuilds exactly the campaigns that changed.
+import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -23,7 +24,10 @@ def bundled_example():
     """Generate the bundled example when it is a configured repository and missing."""
     example = config["example"]
     path = Path(example["path"]).resolve()
-    if any(Path(str(r)).resolve() == path for r in config["repositories"]):
+    folders = [
+        r.get("path", "") if isinstance(r, dict) else r for r in config["repositories"]
+    ]
+    if any(folder and Path(str(folder)).resolve() == path for folder in folders):
         ensure_example(path, example["runs"], example["campaigns"])
 
 
@@ -40,6 +44,8 @@ except TcsummaryError as error:
 
 
 wildcard_constraints:
+    summary=r".+(?<!/comparisons)",
+    comparison=r"[^/]+",
     campaign=r"[^/]+",
     batch=r"[^/]+",
     key=r"flowpic_dim|max_n_pkts",
@@ -76,8 +82,48 @@ def get_extractions(wildcards):
 
 
 def get_root(wildcards):
-    return str(repository(wildcards).root)
+    return repository(wildcards).describe()
 
 
 def get_tcbench_files(wildcards):
     return campaign_plan(wildcards).tcbench_files
+
+
+def get_cards(wildcards):
+    plan = repository(wildcards)
+    return [str(plan.card(folder)) for folder in plan.campaigns]
+
+
+def get_index_repository(wildcards):
+    plan = repository(wildcards)
+    return {
+        "name": plan.name,
+        "roots": [str(r) for r in plan.roots],
+        "folders": list(plan.campaigns),
+        "primary": config["metrics"][0],
+    }
+
+
+def get_index_comparisons(wildcards):
+    plan = repository(wildcards)
+    return [
+        {
+            "name": c.name,
+            "href": os.path.relpath(c.folder / "report.html", plan.summary),
+            "href_md": os.path.relpath(c.folder / "report.md", plan.summary),
+            "sources": ", ".join(s.label for s in c.sources),
+        }
+        for c in BUILD.comparisons_of(plan)
+    ]
+
+
+def comparison_plan(wildcards):
+    return BUILD.comparison(f"{wildcards.where}/comparisons/{wildcards.comparison}")
+
+
+def get_comparison_snapshots(wildcards):
+    return [str(s.snapshot) for s in comparison_plan(wildcards).sources]
+
+
+def get_comparison_settings(wildcards):
+    return comparison_plan(wildcards).settings()

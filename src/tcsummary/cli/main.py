@@ -26,7 +26,7 @@ from ..core.logs import console_logging
 from ..core.model import NO_CAMPAIGN, RepositoryScan
 from ..plan.campaigns import group_by_campaign
 from ..plan.grid import campaign_grid, varying_hparams
-from ..read.inventory import scan_repository
+from ..read.inventory import scan_shards
 from ..summarise.properties import Properties, properties
 from .views import RUN_COLUMNS, runs_frame
 
@@ -73,8 +73,14 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _scan(root: Path, validate: bool = True) -> RepositoryScan:
-    return scan_repository(root, validate=validate, workers=_workers())
+def _scan(roots: list[Path], validate: bool = True) -> RepositoryScan:
+    """One repository, or several folders (shards of one campaign) read as one."""
+    return scan_shards(list(dict.fromkeys(r.resolve() for r in roots)), validate=validate,
+                       workers=_workers())
+
+
+def _where(roots: list[Path]) -> str:
+    return " + ".join(map(str, roots))
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -94,7 +100,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         keys = [k for k in varying_hparams(shown_runs) if k in frame.columns]
         columns = [c for c in RUN_COLUMNS if c != "problems"] + keys + ["problems"]
         constant = [c for c in ("campaign", "experiment") if frame[c].nunique() == 1]
-        title = f"{len(frame)} runs in {args.root}"
+        title = f"{len(frame)} runs in {_where(args.root)}"
         if len(frame):
             title += "".join(f", {c} {frame[c].iloc[0]}" for c in constant)
         shown = frame[[c for c in columns if c not in constant]]
@@ -125,7 +131,7 @@ def cmd_properties(args: argparse.Namespace) -> int:
     if args.campaign is not None:
         groups.pop("repository")
         if not groups:
-            raise TcsummaryError(f"{args.root}: no campaign {args.campaign!r}")
+            raise TcsummaryError(f"{_where(args.root)}: no campaign {args.campaign!r}")
     result = {name: properties(runs) for name, runs in groups.items()}
     if args.format == "json":
         _print_json({name: p.as_dict() for name, p in result.items()})
@@ -176,7 +182,7 @@ def cmd_campaigns(args: argparse.Namespace) -> int:
         frame.to_csv(sys.stdout, index=False)
         return 0
     console = _console()
-    console.print(_rich_table(frame, title=f"campaigns in {args.root}"))
+    console.print(_rich_table(frame, title=f"campaigns in {_where(args.root)}"))
     for g in grids:
         if g.campaign == NO_CAMPAIGN:
             continue
@@ -239,7 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_root(p: argparse.ArgumentParser) -> None:
-        p.add_argument("root", type=Path, help="repository root (the folder holding .aim/)")
+        p.add_argument(
+            "root", type=Path, nargs="+",
+            help="repository root (the folder holding .aim/); several: shards read as one",
+        )
 
     def add_format(p: argparse.ArgumentParser) -> None:
         p.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -281,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub_submit = sub.add_parser(
         "submit", help="build the reports as a SLURM job, after the campaign's jobs end"
     )
-    add_root(sub_submit)
+    sub_submit.add_argument("root", type=Path, help="repository root (the folder holding .aim/)")
     sub_submit.add_argument("--after", metavar="JOBID[,JOBID...]",
                             help="start only when these jobs have ended (afterany)")
     sub_submit.add_argument("--campaign", action="append", help="only this campaign (repeat)")

@@ -6,24 +6,18 @@ folder reads); what a value, a grid or a campaign is comes from the stages.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pandas as pd
 
 from ..core import values as hv
 from ..core.model import ArtifactInventory, RepositoryScan, RunInfo
+from ..render.text import iso_utc
 
 #: Columns every run row has, before its hparams.
 RUN_COLUMNS = (
     "hash", "campaign", "experiment", "status", "created", "duration", "artifacts", "problems",
 )
-
-
-def iso_utc(timestamp: float | None) -> str:
-    if timestamp is None:
-        return ""
-    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def artifact_summary(inventory: ArtifactInventory | None) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 
 from ..core.files import remove_stale_temporaries
 from ..read.aim_reader import aim_dir_of
-from .campaigns import WORK_DIR, RepositoryPlan, plan_repository
+from .campaigns import WORK_DIR, RepositoryPlan, cache_path, plan_repository
+from .comparisons import COMPARISON_FILES, COMPARISONS, ComparisonPlan, plan_comparisons
 from .lock import hold_build_lock
 from .selection import ConfigError, Selection
 from .waiting import wait_until_idle
@@ -23,6 +24,8 @@ from .waiting import wait_until_idle
 CAMPAIGN_FILES = (
     "report.html", "provenance.json", "ranks.csv", "tests.csv", "pairwise.csv", "variance.csv",
 )
+#: What every output folder gets besides its campaigns: the page that lists them.
+INDEX_FILES = ("index.html", "index.md")
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Build:
     repositories: list[RepositoryPlan]
     #: open lock files, one per output folder (see lock.py); held while the build runs.
     locks: list[Any] = field(default_factory=list)
+    comparisons: list[ComparisonPlan] = field(default_factory=list)
 
     def by_summary(self, summary: str) -> RepositoryPlan:
         for plan in self.repositories:
@@ -39,15 +43,28 @@ class Build:
                 return plan
         raise KeyError(summary)
 
+    def comparison(self, folder: str) -> ComparisonPlan:
+        for plan in self.comparisons:
+            if str(plan.folder) == folder:
+                return plan
+        raise KeyError(folder)
+
+    def comparisons_of(self, plan: RepositoryPlan) -> list[ComparisonPlan]:
+        """The comparisons that include a campaign of this repository (its index links them)."""
+        return [c for c in self.comparisons if any(s.repository == plan.name for s in c.sources)]
+
     def reports(self) -> list[str]:
-        """Final files of every campaign (what ``rule all`` asks for)."""
+        """Final files of every campaign, index and comparison (what ``rule all`` asks for)."""
         files = []
         for plan in self.repositories:
             files.append(str(plan.summary / "problems.csv"))
+            files += [str(plan.summary / name) for name in INDEX_FILES]
             for folder, campaign in plan.campaigns.items():
                 out = plan.summary / folder
                 files += [str(out / name) for name in CAMPAIGN_FILES]
                 files += [str(out / name) for name in campaign.tcbench_files]
+        for comparison in self.comparisons:
+            files += [str(comparison.folder / name) for name in COMPARISON_FILES]
         return files
 
 
@@ -67,20 +84,74 @@ def report_config(config: dict[str, Any]) -> dict[str, Any]:
     return {key: config[key] for key in REPORT_KEYS}
 
 
-def output_folders(roots: list[Path], output: str | None, base: Path) -> list[Path]:
+@dataclass(frozen=True)
+class RepositorySpec:
+    """One configured repository: a folder, or shards read as one, and its name."""
+
+    name: str
+    roots: tuple[Path, ...]
+
+
+def repository_specs(entries: list[Any], base: Path) -> list[RepositorySpec]:
+    """The ``repositories`` config key: folders or ``{name, path}`` / ``{name, shards}``.
+
+    The same folder given twice (a trailing slash, a symlink) is one repository;
+    a folder in two entries, or two entries with one name, is an error.
+    """
+    specs: list[RepositorySpec] = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            paths, name = entry.get("shards") or [entry["path"]], str(entry["name"])
+        else:
+            paths, name = [entry], ""
+        roots = tuple(unique_roots([(base / str(p)).resolve() for p in paths]))
+        spec = RepositorySpec(name or roots[0].name, roots)
+        if spec not in specs:
+            specs.append(spec)
+    seen: dict[Path, str] = {}
+    for spec in specs:
+        for root in spec.roots:
+            if root in seen and seen[root] != spec.name:
+                raise ConfigError(
+                    f"repositories: {root} is in both {seen[root]!r} and {spec.name!r}; "
+                    "a folder belongs to one repository"
+                )
+            seen[root] = spec.name
+    return specs
+
+
+def output_folders(specs: list[RepositorySpec], output: str | None, base: Path) -> list[Path]:
     """``<root>/campaign_summary`` each, or ``<output>`` (one repository) / ``<output>/<name>``."""
     if output is None:
-        return [root / "campaign_summary" for root in roots]
+        for spec in specs:
+            if len(spec.roots) > 1:
+                raise ConfigError(
+                    f"repository {spec.name!r} has {len(spec.roots)} shards: set `output` "
+                    "(its reports belong in no single shard, and nothing is written into one)"
+                )
+        return [spec.roots[0] / "campaign_summary" for spec in specs]
     target = (base / output).resolve()
-    if len(roots) == 1:
+    if len(specs) == 1:
         return [target]
-    names = [root.name for root in roots]
-    if len(set(names)) != len(names):
+    names = [spec.name for spec in specs]
+    clash = sorted({n for n in names if names.count(n) > 1} | ({COMPARISONS} & set(names)))
+    if clash:
         raise ConfigError(
-            f"output {target}: repositories {', '.join(map(str, roots))} share folder names; "
-            "give each its own output"
+            f"output {target}: repositories {', '.join(str(s.roots[0]) for s in specs)} "
+            f"would share the folder {clash[0]!r}; name them: "
+            "repositories: [{name: a, path: ...}, {name: b, path: ...}]"
         )
     return [target / name for name in names]
+
+
+def comparisons_folder(
+    specs: list[RepositorySpec], summaries: list[Path], output: str | None, base: Path
+) -> Path | None:
+    """``<output>/comparisons``; without ``output``, the one repository's output folder's."""
+    if output is not None:
+        target = (base / output).resolve()
+        return target / COMPARISONS
+    return summaries[0] / COMPARISONS if len(specs) == 1 else None
 
 
 #: What a repository holds that tcsummary must never write into.
@@ -124,33 +195,37 @@ def plan_build(
     re-parsing the workflow only reads them.
     """
     base = Path(base).resolve()
-    roots = unique_roots([(base / str(r)).resolve() for r in config["repositories"]])
+    specs = repository_specs(list(config["repositories"]), base)
     selection = Selection.from_config(config)
     campaigns = config["campaigns"]
     wanted = None if campaigns == "all" else [str(c) for c in campaigns]
-    summaries = output_folders(roots, config["output"], base)
-    for root in roots:
-        aim_dir_of(root)  # a path that is not a repository gets nothing written, not even a lock
-        for summary in summaries:
-            check_output(root, summary)
+    summaries = output_folders(specs, config["output"], base)
+    compared = comparisons_folder(specs, summaries, config["output"], base)
+    for spec in specs:
+        for root in spec.roots:
+            aim_dir_of(root)  # not a repository: nothing is written, not even a lock
+            for summary in summaries + ([compared] if compared else []):
+                check_output(root, summary)
     plans, locks = [], []
-    for root, summary in zip(roots, summaries, strict=True):
+    for spec, summary in zip(specs, summaries, strict=True):
         if main_process:
             locks.append(hold_build_lock(summary))
             remove_stale_temporaries(summary)
             if flag(config, "wait"):
-                wait_until_idle(
-                    root,
-                    wanted,
-                    poll_seconds=float(config["wait_poll_seconds"]),
-                    timeout_seconds=float(config["wait_timeout_minutes"]) * 60,
-                    cache=summary / WORK_DIR / "aim-cache.json",
-                )
+                for i, root in enumerate(spec.roots):
+                    wait_until_idle(
+                        root,
+                        wanted,
+                        poll_seconds=float(config["wait_poll_seconds"]),
+                        timeout_seconds=float(config["wait_timeout_minutes"]) * 60,
+                        cache=cache_path(summary / WORK_DIR, spec.roots, i),
+                    )
         plans.append(
             plan_repository(
-                root, summary, selection, wanted,
-                workers=int(config["workers"]), write=main_process,
+                list(spec.roots), summary, selection, wanted,
+                workers=int(config["workers"]), write=main_process, name=spec.name,
             )
         )
-    return Build(plans, locks)
+    comparisons = plan_comparisons(config["comparisons"], plans, compared, config["metrics"])
+    return Build(plans, locks, comparisons)
 

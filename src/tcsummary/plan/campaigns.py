@@ -12,9 +12,10 @@ do the same for the artifact files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from ..core.files import safe_name, write_if_changed
 from ..core.model import FINISHED, NO_CAMPAIGN, RunInfo
 from ..read.discovery import discover_runs
 from ..read.inventory import repository_problems
+from ..read.shards import MergedRuns, merge_runs
 from .batches import batch_manifest, batch_names
 from .selection import CampaignSettings, ConfigError, Selection, check_selection, resolve
 
@@ -60,6 +62,8 @@ def campaign_folder(label: str) -> str:
 
 #: Files that mark a folder of the output as a campaign report tcsummary wrote.
 REPORT_MARKERS = ("report.html", "runs.csv", "provenance.json")
+#: How problems.json starts the problem of a report folder no campaign writes any more.
+STALE_FOLDER = "stale campaign folder"
 #: Folders of the output folder that are not campaign reports.
 RESERVED_FOLDERS = frozenset({WORK_DIR, "comparisons"})
 
@@ -85,7 +89,7 @@ def stale_folders(root: Path, summary: Path, current: set[str]) -> list[dict[str
         found.append({
             "hash": "",
             "path": str(shown),
-            "problem": "stale campaign folder: no campaign of this repository writes it any "
+            "problem": f"{STALE_FOLDER}: no campaign of this repository writes it any "
             "more (a renamed campaign id, or another repository's reports); left as it is",
         })
     return found
@@ -116,6 +120,9 @@ class CampaignPlan:
     split_key: str
     split_values: list[Any]
     snapshot: Path
+    #: contexts with a tracked metric in some run, and every hparam name (what comparisons check).
+    contexts_found: tuple[str, ...] = ()
+    hparams: tuple[str, ...] = ()
 
     @property
     def tcbench_files(self) -> list[str]:
@@ -128,9 +135,23 @@ class CampaignPlan:
 
 @dataclass
 class RepositoryPlan:
+    """One logical repository of a build: its folder (or shards), output folder, campaigns."""
+
     root: Path
     summary: Path
     campaigns: dict[str, CampaignPlan] = field(default_factory=dict)
+    #: every folder read as this repository (one, or its shards in the configured order).
+    roots: list[Path] = field(default_factory=list)
+    #: the name comparisons and the index use (the folder name unless configured).
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.roots = self.roots or [self.root]
+        self.name = self.name or self.root.name
+
+    @property
+    def sharded(self) -> bool:
+        return len(self.roots) > 1
 
     @property
     def work(self) -> Path:
@@ -141,23 +162,59 @@ class RepositoryPlan:
         """Problems that belong to no campaign (JSON, rewritten only on change)."""
         return self.work / "problems.json"
 
+    def card(self, folder: str) -> Path:
+        """The campaign's line of the index (written by its aggregation)."""
+        return self.work / folder / "card.json"
+
     def manifest(self, folder: str, batch: str) -> Path:
         return self.work / folder / "inputs" / f"{batch}.json"
 
     def extraction(self, folder: str, batch: str) -> Path:
         return self.work / folder / "extract" / f"{batch}.json"
 
+    def describe(self) -> str | list[str]:
+        """The repository as provenance records it: its folder, or its shards."""
+        return [str(r) for r in self.roots] if self.sharded else str(self.root)
+
+
+def cache_path(work: Path, roots: Sequence[Path], index: int) -> Path:
+    """The discovery cache of one shard (one repository keeps the historic name)."""
+    if len(roots) == 1:
+        return work / "aim-cache.json"
+    digest = hashlib.sha256(str(roots[index]).encode()).hexdigest()[:12]
+    return work / f"aim-cache-{digest}.json"
+
+
+def discover_repository(
+    roots: Sequence[Path], work: Path, workers: int = 1, save: bool = True
+) -> tuple[MergedRuns, list[dict[str, str]]]:
+    """Every run of a (possibly sharded) repository, and the problems outside any campaign."""
+    per_shard = [
+        discover_runs(root, cache_path=cache_path(work, roots, i), workers=workers, save=save)
+        for i, root in enumerate(roots)
+    ]
+    merged = merge_runs(roots, per_shard)
+    problems = []
+    for root, runs in zip(roots, per_shard, strict=True):
+        found = repository_problems(root, runs)
+        if len(roots) > 1:
+            found = [{**p, "path": str(root / p["path"])} for p in found]
+        problems += found
+    return merged, problems + merged.problems
+
 
 def plan_repository(
-    root: Path | str,
+    root: Path | str | Sequence[Path | str],
     summary: Path | str | None,
     selection: Selection,
     campaigns: list[str] | None = None,
     workers: int = 1,
     write: bool = True,
+    name: str = "",
 ) -> RepositoryPlan:
     """Discover, group, resolve and write the campaign snapshots of one repository.
 
+    ``root`` is one folder, or the list of shards read as one repository.
     ``write=False`` plans without writing anything: a cluster job re-parses the
     workflow and must see the files the main process wrote, not rewrite them.
     """
@@ -165,24 +222,23 @@ def plan_repository(
         if write:
             write_if_changed(path, data)
 
-    root = Path(root).resolve()
-    summary = Path(summary).resolve() if summary else root / "campaign_summary"
-    plan = RepositoryPlan(root=root, summary=summary)
-    runs = discover_runs(
-        root, cache_path=plan.work / "aim-cache.json", workers=workers, save=write
-    )
+    roots = [Path(r).resolve() for r in ([root] if isinstance(root, str | Path) else root)]
+    summary = Path(summary).resolve() if summary else roots[0] / "campaign_summary"
+    plan = RepositoryPlan(root=roots[0], summary=summary, roots=roots, name=name)
+    merged, problems = discover_repository(roots, plan.work, workers=workers, save=write)
+    runs = merged.runs
     readable = [r for r in runs.values() if not r.unreadable]
+    where = str(roots[0]) if len(roots) == 1 else f"repository {plan.name}"
     if readable:
-        check_selection(selection, readable, where=str(root))
+        check_selection(selection, readable, where=where)
     by_campaign = group_by_campaign(runs.values())
-    problems = repository_problems(root, runs)
-    problems += stale_folders(root, summary, {campaign_folder(label) for label in by_campaign})
+    problems += stale_folders(roots[0], summary, {campaign_folder(lb) for lb in by_campaign})
     save(plan.problems, json.dumps(problems, indent=1).encode())
     if campaigns is not None:
         unknown = sorted(set(campaigns) - set(by_campaign))
         if unknown:
             raise ConfigError(
-                f"{root}: unknown campaign {', '.join(map(repr, unknown))}; the repository "
+                f"{where}: unknown campaign {', '.join(map(repr, unknown))}; the repository "
                 f"has: {', '.join(sorted(by_campaign)) or 'none'}"
             )
     for label, members in by_campaign.items():
@@ -192,15 +248,19 @@ def plan_repository(
         settings = resolve(selection, members)
         folder = campaign_folder(label)
         key = split_key(finished)
+        hashes = [r.hash for r in members]
+        batches = shard_batches(hashes, merged.shard_of, len(roots))
         campaign = CampaignPlan(
             label=label,
             folder=folder,
-            runs=[r.hash for r in members],
+            runs=hashes,
             settings=settings,
-            batches=batch_names([r.hash for r in members]),
+            batches={batch: members for batch, (_, members) in batches.items()},
             split_key=key,
             split_values=split_values(finished, key),
             snapshot=plan.work / folder / "snapshot.json",
+            contexts_found=tuple(sorted({c for r in members for _, c in r.metrics if c})),
+            hparams=tuple(sorted({k for r in members for k in r.hparams})),
         )
         document = {
             "campaign": label,
@@ -214,11 +274,26 @@ def plan_repository(
         data = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str).encode()
         save(campaign.snapshot, data)
         if write:
-            for batch, hashes in campaign.batches.items():
-                manifest = batch_manifest(root / "artifacts", hashes, settings.contexts)
+            for batch, (shard, batch_hashes) in batches.items():
+                artifacts = roots[shard] / "artifacts"
+                manifest = batch_manifest(artifacts, batch_hashes, settings.contexts)
                 save(plan.manifest(folder, batch), manifest)
         plan.campaigns[folder] = campaign
     return plan
+
+
+def shard_batches(
+    hashes: list[str], shard_of: dict[str, int], shards: int
+) -> dict[str, tuple[int, list[str]]]:
+    """Extraction batches, each within one shard (a batch reads one artifacts folder)."""
+    if shards == 1:
+        return {name: (0, members) for name, members in batch_names(hashes).items()}
+    found: dict[str, tuple[int, list[str]]] = {}
+    for shard in range(shards):
+        mine = [h for h in hashes if shard_of[h] == shard]
+        for name, members in batch_names(mine).items():
+            found[f"shard{shard}-{name}"] = (shard, members)
+    return found
 
 
 def read_snapshot(path: Path | str) -> dict[str, Any]:

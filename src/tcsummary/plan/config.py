@@ -30,6 +30,24 @@ def _unknown_key(key: str, known: list[str], where: str) -> str:
     return f"unknown config key {where}{key!r}{hint}"
 
 
+def _check_keys(value: Any, spec: dict[str, Any], where: str) -> None:
+    """Unknown keys inside objects and lists of objects, with the closest valid one."""
+    objects = [alt for alt in spec.get("oneOf", []) if alt.get("type") == "object"]
+    if isinstance(value, dict) and objects and "properties" not in spec:
+        spec = objects[0]
+    if isinstance(value, list) and spec.get("items", {}):
+        for i, item in enumerate(value):
+            _check_keys(item, spec["items"], f"{where}[{i}]")
+        return
+    inner = sorted(spec.get("properties", {}))
+    if isinstance(value, dict) and inner and spec.get("additionalProperties") is False:
+        for name in value:
+            if name not in inner:
+                raise ConfigError(_unknown_key(name, inner, f"{where}."))
+        for name, item in value.items():
+            _check_keys(item, spec["properties"][name], f"{where}.{name}")
+
+
 def check_config(config: dict[str, Any], schema: dict[str, Any]) -> None:
     """Raise ConfigError with one line for the first key or value the schema rejects."""
     from jsonschema import Draft202012Validator
@@ -40,20 +58,29 @@ def check_config(config: dict[str, Any], schema: dict[str, Any]) -> None:
         if key not in known:
             raise ConfigError(_unknown_key(key, known, ""))
     for key, sub in schema.get("properties", {}).items():
-        value = config.get(key)
-        inner = sorted(sub.get("properties", {}))
-        if isinstance(value, dict) and inner and sub.get("additionalProperties") is False:
-            for name in value:
-                if name not in inner:
-                    raise ConfigError(_unknown_key(name, inner, f"{key}."))
+        _check_keys(config.get(key), sub, key)
     error = best_match(Draft202012Validator(schema).iter_errors(config))
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         value = json.dumps(error.instance, default=str)
         if len(value) > 80:
             value = value[:77] + "..."
-        expected = error.schema.get("description", error.message)
+        expected = _description(schema, list(error.absolute_schema_path), error.message)
         raise ConfigError(f"config key {where}: {value} is not valid: expected {expected}")
+
+
+def _description(schema: dict[str, Any], path: list[Any], fallback: str) -> str:
+    """The deepest description on the way to the rejected part of the schema."""
+    node: Any = schema
+    found = fallback
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and "description" in node:
+            found = node["description"]
+    return found
 
 
 def _default_text(spec: dict[str, Any]) -> str:
@@ -69,6 +96,11 @@ def schema_table(schema: dict[str, Any]) -> str:
         lines.append(f"| `{key}` | {_default_text(spec)} | {spec['description']} |")
         for name, inner in spec.get("properties", {}).items():
             lines.append(f"| `{key}.{name}` | {_default_text(inner)} | {inner['description']} |")
+        for name, inner in spec.get("items", {}).get("properties", {}).items():
+            if "description" in inner:
+                lines.append(
+                    f"| `{key}[].{name}` | {_default_text(inner)} | {inner['description']} |"
+                )
     return "\n".join(lines) + "\n"
 
 

@@ -85,3 +85,36 @@ def scan_repository(root: Path | str, validate: bool = True, workers: int = 1) -
         artifacts={inv.hash: inv for inv in inventories},
         stray_artifact_entries=sorted(strays),
     )
+
+
+def scan_shards(roots: list[Path], validate: bool = True, workers: int = 1) -> RepositoryScan:
+    """Several folders read as one repository: runs joined by hash (:mod:`read.shards`).
+
+    A run's artifact folder comes from the shard its kept copy comes from;
+    folders of the other shards without an Aim run there stay orphans.
+    """
+    from .shards import merge_runs
+
+    if len(roots) == 1:
+        return scan_repository(roots[0], validate=validate, workers=workers)
+    scans = [scan_repository(root, validate=validate, workers=workers) for root in roots]
+    merged = merge_runs(roots, [scan.runs for scan in scans])
+    artifacts = {}
+    for i, scan in enumerate(scans):
+        for run_hash, inventory in scan.artifacts.items():
+            if merged.shard_of.get(run_hash, i) == i:
+                artifacts.setdefault(run_hash, inventory)
+    for run in merged.runs.values():
+        for problem in merged.problems:
+            if problem["hash"] == run.hash:
+                run.problems.append(problem["problem"])
+    return RepositoryScan(
+        root=roots[0],
+        runs=merged.runs,
+        artifacts=artifacts,
+        stray_artifact_entries=sorted(
+            str(root / "artifacts" / name) for root, scan in zip(roots, scans, strict=True)
+            for name in scan.stray_artifact_entries
+        ),
+        roots=list(roots),
+    )

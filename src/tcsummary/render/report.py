@@ -16,9 +16,10 @@ from typing import Any
 import jinja2
 
 from ..core.files import safe_name, write_text
+from ..plan.campaigns import STALE_FOLDER
 from . import svg
 from .cd_diagram import cd_diagram
-from .text import fmt, latex_escape, markdown_escape
+from .text import fmt, iso_utc, latex_escape, markdown_escape
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -228,3 +229,113 @@ def render_campaign(view: dict[str, Any], out_dir: Path) -> int:
     markdown = environment("md").get_template("report.md.j2")
     write_text(out_dir / "report.md", markdown.render(**context))
     return sum(1 for s in metrics + confusions + diagrams if s["figure"] is not None)
+
+
+def _blocks_text(blocks: Sequence[str]) -> str:
+    return " x ".join(blocks) if blocks else "nothing"
+
+
+def side_by_side_tables(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per metric x context: configurations (rows) x sources (columns), best per column marked."""
+    sources = [s["label"] for s in view["sources"]]
+    tables: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in view["side_by_side"]:
+        key = (row["metric"], row["context"])
+        table = tables.setdefault(key, {"metric": key[0], "context": key[1],
+                                        "sources": sources, "by_row": {}})
+        cells = table["by_row"].setdefault(row["configuration"], {})
+        cells[row["source"]] = row
+    out = []
+    for table in tables.values():
+        lower = lower_is_better(table["metric"])
+        rows = []
+        for label, cells in table["by_row"].items():
+            rows.append({"label": label or "(all runs)", "cells": [
+                {"n": cells[s]["n"] if s in cells else 0,
+                 "mean": cells[s]["mean"] if s in cells else None,
+                 "ci95": cells[s]["ci95"] if s in cells else None,
+                 "best": False}
+                for s in sources
+            ]})
+        for j in range(len(sources)):
+            column = [r["cells"][j]["mean"] if r["cells"][j]["n"] else None for r in rows]
+            for r, flag in zip(rows, best_flags(column, lower), strict=True):
+                r["cells"][j]["best"] = flag
+        out.append({**table, "rows": rows})
+    return out
+
+
+def by_source_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per metric x context x factor x stratum: levels x sources mean ranks, and their figure."""
+    sources = [s["label"] for s in view["sources"]]
+    names = view.get("names", {})
+    groups: dict[tuple[str, ...], dict[str, dict[str, float]]] = {}
+    for row in view["by_source"]:
+        key = (row["metric"], row["context"], row["factor"], row["stratum"])
+        level = names.get(row["factor"], {}).get(str(row["level"]), str(row["level"]))
+        groups.setdefault(key, {}).setdefault(level, {})[row["source"]] = row["mean_rank"]
+    out = []
+    for (metric, context, factor, stratum), levels in groups.items():
+        where = f" ({stratum})" if stratum else ""
+        title = f"{factor} on {metric}, {context}{where}: mean rank per source"
+        matrix = [
+            [math.nan if levels[lv].get(s) is None else float(levels[lv][s]) for s in sources]
+            for lv in levels
+        ]
+        name = safe_name("rank_per_source_" + "_".join((metric, context, factor, stratum)))
+        out.append({
+            "metric": metric, "context": context, "factor": factor, "title": title,
+            "sources": sources,
+            "rows": [{"level": lv, "ranks": r} for lv, r in zip(levels, matrix, strict=True)],
+            "figure": svg.rank_dots(list(levels), sources, matrix, title),
+            "figure_file": f"figures/{name}.svg",
+        })
+    return out
+
+
+def render_cross(view: dict[str, Any], out_dir: Path) -> int:
+    """Write a comparison's report.html, report.md and figures; returns the number of figures."""
+    diagrams = diagram_sections(view)
+    by_source = by_source_sections(view)
+    context = {
+        "view": view,
+        "tables": side_by_side_tables(view),
+        "diagrams": diagrams,
+        "by_source": by_source,
+        "primary": view["settings"]["metrics"][0],
+        "blocks_text": _blocks_text(view["axes"]["blocks"]),
+    }
+    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+    for section in diagrams + by_source:
+        write_text(out_dir / section["figure_file"], section["figure"])
+    html = environment("html").get_template("comparison.html.j2")
+    write_text(out_dir / "report.html", html.render(**context))
+    markdown = environment("md").get_template("comparison.md.j2")
+    write_text(out_dir / "report.md", markdown.render(**context))
+    return len(diagrams) + len(by_source)
+
+
+def render_index(
+    cards: Sequence[dict[str, Any]],
+    problems: Sequence[dict[str, str]],
+    repository: dict[str, Any],
+    comparisons: Sequence[dict[str, str]],
+    out_dir: Path,
+) -> None:
+    """Write the output folder's index.html and index.md: one line per campaign."""
+    shown = [
+        {**card, "ended": iso_utc(card["last_end"]), "folder": repository["folders"][i]}
+        for i, card in enumerate(cards)
+    ]
+    context = {
+        "cards": shown,
+        "repository": repository,
+        "comparisons": comparisons,
+        "problems": [p for p in problems if not p["problem"].startswith(STALE_FOLDER)],
+        "stale": [p for p in problems if p["problem"].startswith(STALE_FOLDER)],
+        "primary": repository.get("primary", ""),
+    }
+    html = environment("html").get_template("index.html.j2")
+    write_text(out_dir / "index.html", html.render(**context))
+    markdown = environment("md").get_template("index.md.j2")
+    write_text(out_dir / "index.md", markdown.render(**context))

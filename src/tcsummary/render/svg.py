@@ -168,3 +168,77 @@ def dot_whisker(
         )
     out.append("</svg>")
     return "\n".join(out)
+
+
+#: Distinct colours for up to eight sources (colour-blind safe, Okabe-Ito), then repeated.
+SOURCE_COLOURS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00",
+                  "#f0e442", "#000000")
+
+
+def rank_dots(
+    levels: Sequence[str],
+    sources: Sequence[str],
+    ranks: Sequence[Sequence[float]],
+    title: str,
+) -> str:
+    """Average rank of each level per source (the tcbench paper's Figure 5), as a dot plot.
+
+    One row per level, the mean-rank axis from 1 (best, left) to the number of
+    levels; a coloured dot per source, so a level that is best on one dataset
+    and poor on another shows as a wide row. ``ranks[i][j]``: level i, source j.
+    """
+    row, top = 24, 30
+    label_w = max(80, CHAR * max((len(lbl) for lbl in levels), default=4))
+    left, plot_w = label_w + 20, 380
+    k = max(2, len(levels))
+    legend_w = 30 + CHAR * max((len(s) for s in sources), default=4)
+    width = max(left + plot_w + legend_w + 20, 20 + CHAR * 1.1 * len(title))
+    height = top + max(len(levels) * row, len(sources) * 18) + 34
+    scale = plot_w / (k - 1)
+
+    def x_of(rank: float) -> float:
+        return left + (rank - 1) * scale
+
+    out = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height}' "
+        f"viewBox='0 0 {width:.0f} {height}' {FONT} font-size='11' role='img'>",
+        f"<title>{escape(title)}</title>",
+        f"<text x='10' y='16' font-size='12' font-weight='bold'>{escape(title)}</text>",
+    ]
+    axis_y = top + len(levels) * row
+    for tick in range(1, k + 1):
+        x = x_of(tick)
+        out.append(
+            f"<line x1='{x:.1f}' y1='{top - 4}' x2='{x:.1f}' y2='{axis_y}' stroke='#dddddd'/>"
+        )
+        out.append(f"<text x='{x:.1f}' y='{axis_y + 14}' text-anchor='middle'>{tick}</text>")
+    out.append(
+        f"<text x='{left + plot_w / 2:.1f}' y='{axis_y + 28}' text-anchor='middle'>"
+        "mean rank (1 = best)</text>"
+    )
+    for i, label in enumerate(levels):
+        mid = top + i * row + row / 2
+        out.append(f"<text x='{left - 6}' y='{mid + 4}' text-anchor='end'>{escape(label)}</text>")
+        values = [v for v in ranks[i] if not math.isnan(v)]
+        if len(values) > 1:
+            out.append(
+                f"<line x1='{x_of(min(values)):.1f}' y1='{mid}' x2='{x_of(max(values)):.1f}' "
+                f"y2='{mid}' stroke='#999999'/>"
+            )
+        for j, value in enumerate(ranks[i]):
+            if math.isnan(value):
+                continue
+            colour = SOURCE_COLOURS[j % len(SOURCE_COLOURS)]
+            out.append(
+                f"<circle cx='{x_of(value):.1f}' cy='{mid}' r='5' fill='{colour}' "
+                f"fill-opacity='0.85'><title>{escape(sources[j])}: {_num(value, 2)}</title>"
+                "</circle>"
+            )
+    legend_x = left + plot_w + 24
+    for j, source in enumerate(sources):
+        y = top + j * 18 + 6
+        colour = SOURCE_COLOURS[j % len(SOURCE_COLOURS)]
+        out.append(f"<circle cx='{legend_x}' cy='{y}' r='5' fill='{colour}'/>")
+        out.append(f"<text x='{legend_x + 10}' y='{y + 4}'>{escape(source)}</text>")
+    out.append("</svg>")
+    return "\n".join(out)

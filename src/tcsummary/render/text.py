@@ -10,6 +10,7 @@ templates mean literally (a LaTeX brace, a figure's file name) is marked with
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from typing import Any
@@ -69,3 +70,10 @@ def xml_escape(text: object) -> str:
         .replace('"', "&quot;")
         .replace("'", "&apos;")
     )
+
+
+def iso_utc(timestamp: float | None) -> str:
+    """A run's timestamp as people read it: ``2023-05-19 14:03`` (UTC); empty when unknown."""
+    if timestamp is None:
+        return ""
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")

@@ -32,7 +32,7 @@ def provenance(
     snapshot: dict[str, Any],
     rows: Sequence[RunRow],
     config: dict[str, Any],
-    root: Path,
+    root: str | list[str],
     snapshot_path: Path,
 ) -> dict[str, Any]:
     """Versions, effective settings, runs used and a checksum of every input file.
@@ -48,7 +48,7 @@ def provenance(
         "aim_snapshot_sha256": sha256_file(snapshot_path),
         "tool": "tcsummary",
         "versions": package_versions(),
-        "repository": str(root),
+        "repository": root if isinstance(root, list) else str(root),
         "campaign": snapshot["campaign"],
         "config": config,
         "settings": snapshot["settings"],
@@ -57,4 +57,29 @@ def provenance(
             {"hash": r.hash, "reason": r.reason} for r in rows if not r.included
         ],
         "input_checksums": checksums,
+    }
+
+
+def comparison_provenance(
+    settings: dict[str, Any],
+    snapshots: Sequence[dict[str, Any]],
+    snapshot_paths: Sequence[Path | str],
+    config: dict[str, Any],
+) -> dict[str, Any]:
+    """Versions, the comparison's settings, and per source its campaign, runs and snapshot."""
+    sources = []
+    for source, snapshot, path in zip(settings["sources"], snapshots, snapshot_paths,
+                                      strict=True):
+        sources.append({
+            **source,
+            "aim_snapshot_sha256": sha256_file(Path(path)),
+            "campaign_runs": sorted(r["hash"] for r in snapshot["runs"]),
+        })
+    return {
+        "tool": "tcsummary",
+        "versions": package_versions(),
+        "comparison": settings["name"],
+        "settings": settings,
+        "compare": config["compare"],
+        "sources": sources,
     }

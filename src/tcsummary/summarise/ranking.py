@@ -131,7 +131,7 @@ class CampaignRanking:
     blocks: list[str] = field(default_factory=list)
 
 
-def _strata(
+def strata(
     frame: pd.DataFrame, others: Sequence[str]
 ) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
     if not others:
@@ -151,7 +151,7 @@ def _variance(frame: pd.DataFrame, keys: Sequence[str], blocks: Sequence[str], c
     if split is None or seed is None:
         return []
     rows = []
-    for values, members in _strata(frame, keys):
+    for values, members in strata(frame, keys):
         for metric in metrics:
             comp = cmp.variance_components(members, split, seed, metric)
             rows.append({**dict(zip(keys, values, strict=True)), "context": context,
@@ -250,39 +250,52 @@ def rank_campaign(
         if not blocks:
             continue
         for metric in config["metrics"]:
-            lower = settings.lower(metric)
             for factor in factors:
-                others = [k for k in keys if k != factor]
-                for values, members in _strata(frame, others):
-                    stratum = labelled(others, values)
-                    levels = settings.level_order(factor, hv.distinct(members[factor]))
-                    if len(levels) < 2:
-                        continue
-                    comparison = cmp.compare(
-                        members, factor, blocks, metric, lower, settings.alpha, levels=levels
-                    )
-                    result.ranks += cmp.ranks_rows(comparison, metric, context, factor, stratum)
-                    result.tests.append(cmp.tests_row(comparison, metric, context, factor, stratum))
-                    result.pairwise += cmp.pairwise_rows(
-                        comparison, metric, context, factor, stratum
-                    )
-                    result.diagrams.append({
-                        "metric": metric, "context": context, "factor": factor,
-                        "stratum": stratum,
-                        "ranks": [
-                            [settings.label(factor, r.level), float(r.mean_rank)]
-                            for r in comparison.ranks.itertuples(index=False)
-                        ],
-                        "cd": comparison.nemenyi_cd, "note": comparison.note,
-                        "blocks": comparison.blocks, "lower": lower,
-                        "not_worse": sorted(
-                            str(v) for v in cmp.not_worse_than_best(comparison)
-                        ),
-                        "best": str(cmp.best_level(comparison)),
-                    })
+                compare_factor(result, frame, keys, factor, blocks, metric, context, settings)
         result.tables += paper_tables(metrics_rows, keys, context, config["metrics"],
                                       result.diagrams, settings)
     return result
+
+
+def compare_factor(
+    result: CampaignRanking,
+    frame: pd.DataFrame,
+    keys: Sequence[str],
+    factor: str,
+    blocks: Sequence[str],
+    metric: str,
+    context: str,
+    settings: CompareSettings,
+) -> None:
+    """Compare ``factor``'s levels within every stratum of the other ``keys``; add the rows.
+
+    The one loop behind a campaign's comparisons and those across campaigns:
+    ranks, the omnibus test, Holm-adjusted pairs and a CD diagram per stratum.
+    """
+    lower = settings.lower(metric)
+    others = [k for k in keys if k != factor]
+    for values, members in strata(frame, others):
+        stratum = labelled(others, values)
+        levels = settings.level_order(factor, hv.distinct(members[factor]))
+        if len(levels) < 2:
+            continue
+        comparison = cmp.compare(
+            members, factor, list(blocks), metric, lower, settings.alpha, levels=levels
+        )
+        result.ranks += cmp.ranks_rows(comparison, metric, context, factor, stratum)
+        result.tests.append(cmp.tests_row(comparison, metric, context, factor, stratum))
+        result.pairwise += cmp.pairwise_rows(comparison, metric, context, factor, stratum)
+        result.diagrams.append({
+            "metric": metric, "context": context, "factor": factor, "stratum": stratum,
+            "ranks": [
+                [settings.label(factor, r.level), float(r.mean_rank)]
+                for r in comparison.ranks.itertuples(index=False)
+            ],
+            "cd": comparison.nemenyi_cd, "note": comparison.note,
+            "blocks": comparison.blocks, "lower": lower,
+            "not_worse": sorted(str(v) for v in cmp.not_worse_than_best(comparison)),
+            "best": str(cmp.best_level(comparison)),
+        })
 
 
 def paper_tables(
@@ -310,7 +323,7 @@ def paper_tables(
             continue
         lower = settings.lower(metric)
         levels = settings.level_order(row_key, hv.distinct(data[row_key]))
-        columns = [values for values, _ in _strata(data, others)] if others else [()]
+        columns = [values for values, _ in strata(data, others)] if others else [()]
         by_cell = {
             tuple(hv.identity(v) for v in (record[row_key], *(record[k] for k in others))):
             record
@@ -353,7 +366,8 @@ def paper_tables(
     return tables
 
 
-def _frame(records: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+def table_frame(records: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """Rows as a CSV-ready frame: the fixed ``columns`` first, any others after them."""
     frame = pd.DataFrame.from_records(records)
     if frame.empty:
         return pd.DataFrame(columns=list(columns))
@@ -366,8 +380,8 @@ def ranking_tables(result: CampaignRanking, keys: Sequence[str]) -> dict[str, pd
     variance_columns = [*keys, "context", "metric", "n_runs", "n_splits", "n_seeds",
                         "sd_total", "sd_split", "sd_seed"]
     return {
-        "ranks.csv": _frame(result.ranks, cmp.RANK_COLUMNS),
-        "tests.csv": _frame(result.tests, cmp.TEST_COLUMNS),
-        "pairwise.csv": _frame(result.pairwise, cmp.PAIRWISE_COLUMNS),
-        "variance.csv": _frame(result.variance, variance_columns),
+        "ranks.csv": table_frame(result.ranks, cmp.RANK_COLUMNS),
+        "tests.csv": table_frame(result.tests, cmp.TEST_COLUMNS),
+        "pairwise.csv": table_frame(result.pairwise, cmp.PAIRWISE_COLUMNS),
+        "variance.csv": table_frame(result.variance, variance_columns),
     }

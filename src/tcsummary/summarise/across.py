@@ -1,0 +1,231 @@
+"""Comparisons across campaigns and repositories: one factor over pooled sources.
+
+What the tcbench paper's notebooks do for Figures 4, 5 and 9: pool the runs of
+several campaigns (the *sources*, e.g. one dataset each), pair them by blocks
+that may include the source itself ("blocks are (dataset, split, seed)"), and
+compare the factor's levels with the same statistics as inside a campaign
+(:func:`ranking.compare_factor`: mean ranks, Friedman, Nemenyi CD, Holm-adjusted
+Wilcoxon). Added here: the average rank of each level per source (Figure 5)
+and the side-by-side table of configurations x sources (mean +- ci95).
+
+An hparam constant inside every source describes the source (its dataset, its
+dropout), not a configuration: it is neither a factor nor a stratum. Inclusion
+follows the campaign's rule (finished runs; metrics from Aim).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..core import values as hv
+from ..core.model import CAMPAIGN_KEYS, RunInfo, is_replicate_key
+from ..plan.comparisons import PSEUDO_KEYS, REPOSITORY, SOURCE
+from ..plan.grid import varying_hparams
+from . import comparisons as cmp
+from . import stats
+from .campaign import classify_runs
+from .ranking import (
+    CampaignRanking,
+    CompareSettings,
+    compare_factor,
+    labelled,
+    strata,
+    table_frame,
+)
+
+BY_SOURCE_COLUMNS = ("source", *cmp.RANK_COLUMNS)
+
+
+@dataclass
+class Axes:
+    """How a comparison's hparams are used: compared, paired by, or splitting the pool."""
+
+    factors: list[str]
+    blocks: list[str]
+    #: hparams that vary inside some source and are neither a factor nor a block.
+    configuration: list[str]
+
+
+@dataclass
+class CrossComparison:
+    """Everything a comparison's files and report need."""
+
+    axes: Axes
+    sources: list[dict[str, Any]]
+    ranking: CampaignRanking = field(default_factory=CampaignRanking)
+    by_source: list[dict[str, Any]] = field(default_factory=list)
+    side_by_side: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+
+
+def included_runs(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run records a campaign's report counts (the campaign's own rule)."""
+    return [row.record for row in classify_runs(snapshot, {}) if row.included]
+
+
+def choose_axes(settings: dict[str, Any], per_source: Sequence[list[dict[str, Any]]]) -> Axes:
+    """Factors, blocks and configuration keys: configured, else from what varies inside sources."""
+    inside: set[str] = set()
+    for records in per_source:
+        runs = [RunInfo(hash=r["hash"], hparams=r["hparams"]) for r in records]
+        inside |= set(varying_hparams(runs, exclude=CAMPAIGN_KEYS))
+    replicate = sorted(k for k in inside if is_replicate_key(k))
+    configuration = sorted(k for k in inside if not is_replicate_key(k))
+    factor = settings["factor"]
+    factors = [factor] if factor else list(configuration)
+    if settings["blocks"] is not None:
+        blocks = [b for b in settings["blocks"] if b not in factors]
+    else:
+        pooled = [] if SOURCE in factors or len(per_source) < 2 else [SOURCE]
+        blocks = [*pooled, *[k for k in replicate if k not in factors]]
+    configuration = [k for k in configuration if k not in blocks]
+    if factor and factor not in configuration:
+        configuration = [factor, *configuration]
+    return Axes(factors=factors, blocks=blocks, configuration=configuration)
+
+
+def pooled_frame(
+    settings: dict[str, Any],
+    per_source: Sequence[list[dict[str, Any]]],
+    columns: Sequence[str],
+    context: str,
+) -> pd.DataFrame:
+    """One row per included run of every source: source, repository, ``columns``, metrics.
+
+    Values show as tables show them across the pool (:func:`core.values.column`:
+    ``1`` in one campaign and ``"1"`` in another stay two values).
+    """
+    records = []
+    for source, runs in zip(settings["sources"], per_source, strict=True):
+        theirs = source["contexts"][context]
+        for record in runs:
+            metrics = {
+                m: float(v) for m, c, v, _ in record["metrics"]
+                if c == theirs and v is not None and math.isfinite(float(v))
+            }
+            row = {SOURCE: source["label"], REPOSITORY: source["repository"]}
+            for name in columns:
+                if name not in PSEUDO_KEYS:
+                    row[name] = record["hparams"].get(name)
+            for metric in settings["metrics"]:
+                row[metric] = metrics.get(metric, math.nan)
+            records.append(row)
+    names = [SOURCE, REPOSITORY, *[c for c in columns if c not in PSEUDO_KEYS],
+             *settings["metrics"]]
+    frame = pd.DataFrame.from_records(records, columns=names)
+    for name in columns:
+        if name not in PSEUDO_KEYS and len(frame):
+            frame[name] = pd.Series(hv.column(list(frame[name])), index=frame.index, dtype=object)
+    return frame
+
+
+def ranks_by_source(
+    frame: pd.DataFrame, axes: Axes, factor: str, metric: str, context: str,
+    settings: CompareSettings,
+) -> list[dict[str, Any]]:
+    """Mean rank of each level inside each source (the tcbench paper's Figure 5)."""
+    if factor in PSEUDO_KEYS:
+        return []
+    blocks = [b for b in axes.blocks if b not in PSEUDO_KEYS]
+    if not blocks:
+        return []
+    keys = [factor, *[k for k in axes.configuration if k != factor]]
+    rows = []
+    for label, members in frame.groupby(SOURCE, sort=False):
+        inside = CampaignRanking()
+        compare_factor(inside, members, keys, factor, blocks, metric, context, settings)
+        rows += [{"source": label, **r} for r in inside.ranks]
+    return rows
+
+
+def side_by_side(
+    frame: pd.DataFrame, axes: Axes, metric: str, context: str
+) -> list[dict[str, Any]]:
+    """Each configuration x source: n, mean and ci95 of ``metric`` (long form)."""
+    keys = [k for k in axes.configuration if k not in PSEUDO_KEYS]
+    rows = []
+    for values, members in strata(frame, keys):
+        for label, cell in members.groupby(SOURCE, sort=False):
+            summary = stats.describe(list(cell[metric]))
+            rows.append({
+                "metric": metric, "context": context,
+                "configuration": labelled(keys, values),
+                **dict(zip(keys, values, strict=True)),
+                "source": label, "n": summary.n, "mean": summary.mean, "ci95": summary.ci95,
+            })
+    return rows
+
+
+def _answer(ranking: CampaignRanking, metric: str, context: str, factor: str,
+            settings: CompareSettings) -> list[dict[str, Any]]:
+    """Per stratum: the level with the best mean rank, and which levels it does not beat."""
+    answers = []
+    for diagram in ranking.diagrams:
+        if (diagram["metric"], diagram["context"], diagram["factor"]) != (metric, context, factor):
+            continue
+        test = next(t for t in ranking.tests if t["metric"] == metric and t["context"] == context
+                    and t["factor"] == factor and t["stratum"] == diagram["stratum"])
+        ordered = sorted(diagram["ranks"], key=lambda r: r[1])
+        tied = [settings.label(factor, v) for v in diagram["not_worse"]
+                if v != diagram["best"]]
+        answers.append({
+            "metric": metric, "context": context, "factor": factor,
+            "stratum": diagram["stratum"], "best": ordered[0][0] if ordered else "",
+            "mean_rank": ordered[0][1] if ordered else math.nan,
+            "levels": len(ordered), "blocks": diagram["blocks"], "note": diagram["note"],
+            "omnibus": test.get("omnibus"), "omnibus_p": test.get("omnibus_p"),
+            "tied": tied,
+        })
+    return answers
+
+
+def compare_sources(
+    settings: dict[str, Any], snapshots: Sequence[dict[str, Any]], compare: CompareSettings,
+) -> CrossComparison:
+    """The whole comparison: pooled ranks and tests, ranks per source, the side-by-side table."""
+    per_source = [included_runs(s) for s in snapshots]
+    axes = choose_axes(settings, per_source)
+    sources = [
+        {**source, "runs": len(runs), "campaign_runs": len(snapshot["runs"])}
+        for source, runs, snapshot in zip(settings["sources"], per_source, snapshots, strict=True)
+    ]
+    result = CrossComparison(axes=axes, sources=sources)
+    result.ranking.blocks = list(axes.blocks)
+    columns = list(dict.fromkeys([*axes.configuration, *axes.blocks, *axes.factors]))
+    for context in settings["contexts"]:
+        frame = pooled_frame(settings, per_source, columns, context)
+        if frame.empty:
+            continue
+        for metric in settings["metrics"]:
+            result.side_by_side += side_by_side(frame, axes, metric, context)
+            if not axes.blocks:
+                continue
+            for factor in axes.factors:
+                keys = list(dict.fromkeys([factor, *axes.configuration]))
+                compare_factor(result.ranking, frame, keys, factor, axes.blocks, metric,
+                               context, compare)
+                result.by_source += ranks_by_source(frame, axes, factor, metric, context,
+                                                    compare)
+                if metric == settings["metrics"][0]:
+                    result.answers += _answer(result.ranking, metric, context, factor, compare)
+    return result
+
+
+def cross_tables(result: CrossComparison) -> dict[str, pd.DataFrame]:
+    """ranks.csv, tests.csv, pairwise.csv, ranks_by_source.csv and side_by_side.csv."""
+    keys = [k for k in result.axes.configuration if k not in PSEUDO_KEYS]
+    return {
+        "ranks.csv": table_frame(result.ranking.ranks, cmp.RANK_COLUMNS),
+        "tests.csv": table_frame(result.ranking.tests, cmp.TEST_COLUMNS),
+        "pairwise.csv": table_frame(result.ranking.pairwise, cmp.PAIRWISE_COLUMNS),
+        "ranks_by_source.csv": table_frame(result.by_source, BY_SOURCE_COLUMNS),
+        "side_by_side.csv": table_frame(
+            result.side_by_side,
+            ["metric", "context", "configuration", *keys, "source", "n", "mean", "ci95"],
+        ),
+    }

@@ -1,0 +1,83 @@
+# Named comparisons across campaigns and repositories (config key `comparisons`),
+# one folder each under <output>/comparisons/. A comparison reads only its
+# sources' campaign snapshots, so a new run in one source reruns that source's
+# campaign and the comparisons that include it, nothing else.
+
+
+rule compare:
+    input:
+        snapshots=get_comparison_snapshots,
+    output:
+        ranks=report(
+            "{where}/comparisons/{comparison}/ranks.csv",
+            category="Comparisons across campaigns",
+            caption="../report/across.rst",
+            subcategory="{comparison}",
+            labels={"comparison": "{comparison}", "table": "mean ranks"},
+        ),
+        tests=report(
+            "{where}/comparisons/{comparison}/tests.csv",
+            category="Comparisons across campaigns",
+            caption="../report/across.rst",
+            subcategory="{comparison}",
+            labels={"comparison": "{comparison}", "table": "omnibus tests"},
+        ),
+        pairwise=report(
+            "{where}/comparisons/{comparison}/pairwise.csv",
+            category="Comparisons across campaigns",
+            caption="../report/across.rst",
+            subcategory="{comparison}",
+            labels={"comparison": "{comparison}", "table": "pairwise tests"},
+        ),
+        by_source=report(
+            "{where}/comparisons/{comparison}/ranks_by_source.csv",
+            category="Comparisons across campaigns",
+            caption="../report/across.rst",
+            subcategory="{comparison}",
+            labels={"comparison": "{comparison}", "table": "mean rank per source"},
+        ),
+        side_by_side=report(
+            "{where}/comparisons/{comparison}/side_by_side.csv",
+            category="Comparisons across campaigns",
+            caption="../report/across.rst",
+            subcategory="{comparison}",
+            labels={"comparison": "{comparison}", "table": "side by side"},
+        ),
+        provenance="{where}/comparisons/{comparison}/provenance.json",
+        view="{where}/comparisons/{comparison}/.tcsummary/view.json",
+    log:
+        "{where}/comparisons/{comparison}/.tcsummary/logs/compare.log",
+    localrule: True
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        settings=get_comparison_settings,
+        config={"compare": config["compare"]},
+    run:
+        from tcsummary.jobs import compare
+
+        out = output.ranks.rsplit("/", 1)[0]
+        compare(input.snapshots, out, output.view, **params, log=log[0])
+
+
+rule render_comparison:
+    input:
+        view="{where}/comparisons/{comparison}/.tcsummary/view.json",
+    output:
+        html=report(
+            "{where}/comparisons/{comparison}/report.html",
+            category="Comparisons across campaigns",
+            caption="../report/across.rst",
+            subcategory="{comparison}",
+            labels={"comparison": "{comparison}", "table": "report"},
+        ),
+        md="{where}/comparisons/{comparison}/report.md",
+        figures=directory("{where}/comparisons/{comparison}/figures"),
+    log:
+        "{where}/comparisons/{comparison}/.tcsummary/logs/render.log",
+    localrule: True
+    run:
+        from tcsummary.jobs import render_comparison
+
+        render_comparison(input.view, output.html.rsplit("/", 1)[0], log=log[0])
