@@ -326,3 +326,29 @@ def test_the_workflow_stops_with_the_one_line(repos, tmp_path):
     assert result.returncode != 0
     assert (f"tcsummary: comparison 'x': repository 'mirage' has no campaign '123'; "
             f"it has: {MIRAGE}") in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_comparison_report_and_index_read_in_a_real_browser(built, tmp_path):
+    from browser import ChromiumUnavailable, open_report
+
+    out, *_ = built
+    pages = {
+        "comparison": out / "comparisons" / "datasets" / "report.html",
+        "index": out / "ucdavis" / "index.html",
+    }
+    for name, html in pages.items():
+        try:
+            page = open_report(html, tmp_path / f"{name}.png", expand_details=True)
+        except ChromiumUnavailable as exc:
+            pytest.skip(str(exc))
+        assert page.console_errors == [], page.summary()
+        assert page.horizontal_overflow == 0, page.summary()
+        assert not page.has_script and page.resources == []
+    assert {"answer", "sidebyside", "cd", "bysource"} <= set(page_sections(pages["comparison"]))
+
+
+def page_sections(html: Path) -> list[str]:
+    import re
+
+    return re.findall(r'<section id="([^"]+)"', html.read_text())
