@@ -249,6 +249,7 @@ def changed_campaigns(folders: dict[str, tuple[int, int]]) -> set[str]:
         name.removeprefix(f"{WORK_DIR}/").rstrip("/")
         for name, (changed, _) in folders.items()
         if changed and "(top level)" not in name and not name.startswith(COMPARISONS)
+        and name != f"{WORK_DIR}/logs/"
     }
 
 

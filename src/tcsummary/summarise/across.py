@@ -34,6 +34,7 @@ from .ranking import (
     CompareSettings,
     compare_factor,
     labelled,
+    object_frame,
     strata,
     table_frame,
 )
@@ -117,11 +118,11 @@ def pooled_frame(
             records.append(row)
     names = [SOURCE, REPOSITORY, *[c for c in columns if c not in PSEUDO_KEYS],
              *settings["metrics"]]
-    frame = pd.DataFrame.from_records(records, columns=names)
     for name in columns:
-        if name not in PSEUDO_KEYS and len(frame):
-            frame[name] = pd.Series(hv.column(list(frame[name])), index=frame.index, dtype=object)
-    return frame
+        if name not in PSEUDO_KEYS and records:
+            for record, value in zip(records, hv.column([r[name] for r in records]), strict=True):
+                record[name] = value
+    return object_frame(records, names, settings["metrics"])
 
 
 def ranks_by_source(

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 RANK_COLUMNS: tuple[str, ...] = (
     "metric", "context", "factor", "stratum", "level", "mean_rank", "blocks",
@@ -61,7 +61,8 @@ NAN = float("nan")
 class BlockTable:
     """Blocks x levels table of one metric, restricted to complete blocks.
 
-    ``table`` has one row per complete block (index: the block columns, sorted) and one column
+    ``table`` has one row per complete block (index: the block's value, or its tuple of values
+    with several block columns; sorted) and one column
     per level (in level order, ``columns.name`` = the factor). ``dropped`` counts the blocks
     that lacked a value for at least one level; ``unplaced`` counts runs that could not be
     placed because their factor or block key is missing; ``missing_levels`` are requested
@@ -96,6 +97,43 @@ def _as_tuple(columns: str | Sequence[str]) -> tuple[str, ...]:
     return (columns,) if isinstance(columns, str) else tuple(columns)
 
 
+def _number(value: Any) -> float:
+    """A cell as a float, NaN when it is no number (``pd.to_numeric(errors="coerce")``)."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return NAN
+
+
+def _placeable(value: Any) -> bool:
+    """Whether a factor or block value can place a run (not None, not NaN)."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _cell_mean(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return NAN
+    return finite[0] if len(finite) == 1 else float(np.mean(finite))
+
+
+def _sorted_blocks(blocks: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Blocks numerically where possible, else by their text, so output is stable."""
+    try:
+        return sorted(blocks)
+    except TypeError:
+        return sorted(blocks, key=lambda k: tuple(map(str, k)))
+
+
+def _block_key(block: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A sort key for blocks of one kind per position (numbers, or text)."""
+    return tuple((0, v, "") if isinstance(v, numbers.Real) else (1, 0, str(v)) for v in block)
+
+
 def block_table(
     frame: pd.DataFrame,
     factor: str,
@@ -114,40 +152,54 @@ def block_table(
     ``levels`` restricts and orders the columns; without it the levels present are sorted by
     :func:`sort_levels`. Runs whose factor or block key is missing cannot be paired and are
     counted in ``unplaced``.
+
+    Plain Python over the columns' lists: a campaign runs hundreds of these on a few dozen
+    runs each, where pandas' per-call overhead (groupby, unstack) was most of the build.
     """
     block_cols = _as_tuple(blocks)
-    keys = [*block_cols, factor]
-    data = frame.loc[:, [*keys, value]].copy()
-    placed = data.dropna(subset=keys)
-    unplaced = len(data) - len(placed)
+    columns = [frame[c].tolist() for c in (*block_cols, factor)]
+    raw = frame[value].tolist()
     wanted = None if levels is None else list(dict.fromkeys(levels))
-    if wanted is not None:
-        placed = placed[placed[factor].isin(wanted)]
-    values = pd.to_numeric(placed[value], errors="coerce").astype(float)
-    placed = placed.assign(**{value: values})
-    cells = placed.groupby(keys, sort=False, dropna=False)[value].mean()
-    present = set(cells.dropna().index.get_level_values(factor)) if len(cells) else set()
+    allowed = None if wanted is None else set(wanted)
+    cells: dict[tuple[Any, ...], dict[Hashable, list[float]]] = {}
+    unplaced = 0
+    for i, cell_value in enumerate(raw):
+        key = tuple(column[i] for column in columns)
+        if not all(_placeable(k) for k in key):
+            unplaced += 1
+            continue
+        level = key[-1]
+        if allowed is not None and level not in allowed:
+            continue
+        cells.setdefault(key[:-1], {}).setdefault(level, []).append(_number(cell_value))
+    means = {
+        block: {level: _cell_mean(vals) for level, vals in by_level.items()}
+        for block, by_level in cells.items()
+    }
+    present = {lv for by_level in means.values() for lv, m in by_level.items()
+               if not math.isnan(m)}
     if wanted is not None:
         order = [lv for lv in wanted if lv in present]
         missing = tuple(lv for lv in wanted if lv not in present)
     else:
         order = sort_levels(present)
         missing = ()
-    if len(cells):
-        wide = cells.unstack(factor)
-    elif len(block_cols) > 1:
-        wide = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=list(block_cols)))
-    else:
-        wide = pd.DataFrame(index=pd.Index([], name=block_cols[0]))
-    wide = wide.reindex(columns=order)
-    wide.columns = pd.Index(order, name=factor, dtype=object)
-    if len(block_cols) == 1 and isinstance(wide.index, pd.MultiIndex):
-        wide.index = wide.index.get_level_values(0)
-    wide = _sort_index(wide)
-    complete = wide.dropna(how="any") if order else wide.iloc[0:0]
-    dropped = len(wide) - len(complete) if order else 0
+    complete = []
+    for block in _sorted_blocks(list(means)):
+        row = [means[block].get(lv, NAN) for lv in order]
+        if order and not any(math.isnan(v) for v in row):
+            complete.append((block, row))
+    dropped = len(means) - len(complete) if order else 0
+    if len(block_cols) == 1:
+        index = pd.Index([b[0] for b, _ in complete], name=block_cols[0])
+    else:  # one label per block, the tuple itself (a MultiIndex costs more than the tests)
+        index = pd.Index([b for b, _ in complete], dtype=object, tupleize_cols=False,
+                         name=", ".join(block_cols))
+    values = np.array([row for _, row in complete], dtype=float).reshape(len(complete),
+                                                                          len(order))
+    table = pd.DataFrame(values, index=index, columns=pd.Index(order, name=factor, dtype=object))
     return BlockTable(
-        table=complete.astype(float),
+        table=table,
         dropped=int(dropped),
         factor=factor,
         blocks=block_cols,
@@ -155,16 +207,6 @@ def block_table(
         unplaced=int(unplaced),
         missing_levels=missing,
     )
-
-
-def _sort_index(frame: pd.DataFrame) -> pd.DataFrame:
-    """Sort blocks numerically where possible, else by their text, so output is stable."""
-    try:
-        return frame.sort_index()
-    except TypeError:
-        keys = [tuple(map(str, k)) if isinstance(k, tuple) else str(k) for k in frame.index]
-        order = sorted(range(len(keys)), key=lambda i: keys[i])
-        return frame.iloc[order]
 
 
 # --------------------------------------------------------------------------- ranks
@@ -257,7 +299,8 @@ def ci95_halfwidth(values: Sequence[float] | np.ndarray) -> float:
     n = x.size
     if n < 2:
         return NAN
-    return float(stats.t.ppf(0.975, n - 1) * np.std(x, ddof=1) / math.sqrt(n))
+    # scipy.special.stdtrit is what stats.t.ppf calls, without its ~0.1 ms of checks
+    return float(special.stdtrit(n - 1, 0.975) * np.std(x, ddof=1) / math.sqrt(n))
 
 
 # scipy 1.17 ``wilcoxon(method="auto")`` with ties or zero differences runs an exact permutation
@@ -334,7 +377,41 @@ def wilcoxon_p(
         return 1.0, f"all {n} differences are zero: p set to 1"
     if _uses_sign_flips(diff):
         return _sign_flip_p(diff), ""
-    return float(stats.wilcoxon(a, b).pvalue), ""
+    if np.isnan(diff).any():
+        return float(stats.wilcoxon(a, b).pvalue), ""
+    nonzero = diff[diff != 0]
+    ranks = stats.rankdata(np.abs(nonzero))
+    r_plus = float(ranks[nonzero > 0].sum())
+    ties = tuple(sorted(np.unique(ranks, return_counts=True)[1].tolist()))
+    if max(ties, default=1) == 1 and nonzero.size == n:
+        return _untied_wilcoxon_p(n, int(r_plus)), ""
+    key = (n, nonzero.size, r_plus, ties)
+    if key not in _TIED_P:
+        _TIED_P[key] = float(stats.wilcoxon(a, b).pvalue)
+    return _TIED_P[key], ""
+
+
+#: scipy's Wilcoxon p with ties or zeros above 13 pairs (its normal approximation with tie
+#: correction), by what it depends on: pairs, nonzero pairs, positive rank sum, tie sizes.
+_TIED_P: dict[tuple[int, int, float, tuple[int, ...]], float] = {}
+
+
+@functools.lru_cache(maxsize=8192)
+def _untied_wilcoxon_p(n: int, r_plus: int) -> float:
+    """scipy's Wilcoxon p for n untied nonzero differences whose positive ranks sum to r_plus.
+
+    Without ties or zeros the ranks are exactly 1..n, so scipy's answer (its exact null up
+    to 50 pairs, the normal approximation above) depends on (n, r_plus) alone: asked once
+    per pair of values, on differences +-1..+-n with the same positive rank sum, and
+    remembered. A campaign asks the same few hundred pairs thousands of times.
+    """
+    chosen, remaining = set(), r_plus
+    for rank in range(n, 0, -1):
+        if remaining >= rank:
+            chosen.add(rank)
+            remaining -= rank
+    diff = np.array([rank if rank in chosen else -rank for rank in range(1, n + 1)], float)
+    return float(stats.wilcoxon(diff).pvalue)
 
 
 def _better(mean_diff: float, a: Hashable, b: Hashable, lower_is_better: bool) -> Hashable:
@@ -356,19 +433,28 @@ def pairwise(
     level that is significantly better (holm_p < alpha, direction from mean_diff and
     ``lower_is_better``), else "". ``note`` says why a p-value is missing or fixed.
     """
+    rows = pairwise_records(table, lower_is_better, alpha)
+    return pd.DataFrame(rows, columns=list(PAIR_FRAME_COLUMNS)).astype({"pairs": int})
+
+
+def pairwise_records(
+    table: pd.DataFrame, lower_is_better: bool, alpha: float = DEFAULT_ALPHA
+) -> list[dict[str, Any]]:
+    """:func:`pairwise`'s rows as plain dicts (what the campaign loops read, without pandas)."""
     levels = list(table.columns)
+    values = table.to_numpy(dtype=float)
     rows: list[dict[str, Any]] = []
     for i, a in enumerate(levels):
-        for b in levels[i + 1 :]:
-            pair = table[[a, b]].dropna(how="any")
-            av = pair[a].to_numpy(dtype=float)
-            bv = pair[b].to_numpy(dtype=float)
+        for j in range(i + 1, len(levels)):
+            av, bv = values[:, i], values[:, j]
+            both = ~(np.isnan(av) | np.isnan(bv))
+            av, bv = av[both], bv[both]
             diff = av - bv
             p, note = wilcoxon_p(av, bv, alpha)
             rows.append(
                 {
                     "a": a,
-                    "b": b,
+                    "b": levels[j],
                     "pairs": int(diff.size),
                     "mean_diff": float(diff.mean()) if diff.size else NAN,
                     "diff_ci95": ci95_halfwidth(diff),
@@ -378,15 +464,12 @@ def pairwise(
                     "note": note,
                 }
             )
-    frame = pd.DataFrame(rows, columns=list(PAIR_FRAME_COLUMNS))
-    if not rows:
-        return frame.astype({"pairs": int})
-    frame["holm_p"] = holm(frame["wilcoxon_p"].to_numpy(dtype=float))
-    frame["better"] = [
-        _better(row.mean_diff, row.a, row.b, lower_is_better) if row.holm_p < alpha else ""
-        for row in frame.itertuples(index=False)
-    ]
-    return frame
+    adjusted = holm([row["wilcoxon_p"] for row in rows]) if rows else []
+    for row, holm_p in zip(rows, adjusted, strict=True):
+        row["holm_p"] = float(holm_p)
+        if holm_p < alpha:
+            row["better"] = _better(row["mean_diff"], row["a"], row["b"], lower_is_better)
+    return rows
 
 
 # --------------------------------------------------------------------------- omnibus
@@ -423,8 +506,14 @@ def nemenyi_cd(levels: int, blocks: int, alpha: float = DEFAULT_ALPHA) -> float:
     """
     if levels < 2 or blocks < 1:
         return NAN
-    q = float(stats.studentized_range.ppf(1.0 - alpha, levels, np.inf))
+    q = _studentized_range_q(levels, alpha)
     return q / math.sqrt(2.0) * math.sqrt(levels * (levels + 1) / (6.0 * blocks))
+
+
+@functools.lru_cache(maxsize=256)
+def _studentized_range_q(levels: int, alpha: float) -> float:
+    """q(1-alpha; k, inf): ~15 ms of numerical integration, the same for every comparison."""
+    return float(stats.studentized_range.ppf(1.0 - alpha, levels, np.inf))
 
 
 def iman_davenport(chi2: float, levels: int, blocks: int) -> tuple[float, float]:
@@ -497,23 +586,20 @@ def omnibus(table: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> Omnibus:
 # --------------------------------------------------------------------------- comparison
 
 
-def _empty_pairwise() -> pd.DataFrame:
-    return pd.DataFrame(columns=list(PAIR_FRAME_COLUMNS))
-
-
 @dataclass(frozen=True)
 class Comparison:
     """Everything computed for one factor on one metric: the rows of ranks/tests/pairwise.csv.
 
-    ``ranks`` has columns level, mean_rank (1 = best) and mean (the metric's mean over the
-    complete blocks), in level order. ``blocks`` is N (complete blocks), ``levels`` is k.
+    ``rank_records`` (and the frame ``ranks``) hold level, mean_rank (1 = best) and mean (the
+    metric's mean over the complete blocks), in level order; ``pair_records`` (``pairwise``)
+    one row per pair of levels. ``blocks`` is N (complete blocks), ``levels`` is k. The rows
+    are plain dicts because a campaign reads hundreds of these; the frames are built on demand.
     """
 
     factor: str
     metric: str
     lower_is_better: bool
     alpha: float
-    ranks: pd.DataFrame
     blocks: int
     dropped: int
     levels: int
@@ -523,10 +609,20 @@ class Comparison:
     iman_davenport_p: float
     nemenyi_cd: float
     note: str
-    pairwise: pd.DataFrame = field(default_factory=_empty_pairwise)
     omnibus: str = ""
     omnibus_p: float = NAN
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rank_records: list[dict[str, Any]] = field(default_factory=list)
+    pair_records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ranks(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rank_records, columns=["level", "mean_rank", "mean"])
+
+    @property
+    def pairwise(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.pair_records, columns=list(PAIR_FRAME_COLUMNS))
+        return frame.astype({"pairs": int})
 
 
 def compare(
@@ -547,13 +643,19 @@ def compare(
     """
     built = block_table(frame, factor, blocks, metric, levels)
     table = built.table
-    ranks = pd.DataFrame(
-        {
-            "level": list(table.columns),
-            "mean_rank": mean_ranks(table, lower_is_better).to_numpy(dtype=float),
-            "mean": table.mean(axis=0).to_numpy(dtype=float) if len(table) else NAN,
-        }
-    )
+    values = table.to_numpy(dtype=float)
+    level_names = list(table.columns)
+    if len(table):
+        signed = values if lower_is_better else -values
+        rank_means = stats.rankdata(signed, axis=1, method="average").mean(axis=0)
+        means = values.mean(axis=0)
+    else:
+        rank_means = means = np.full(len(level_names), NAN)
+    rank_records = [
+        {"level": lv, "mean_rank": float(r), "mean": float(m)}
+        for lv, r, m in zip(level_names, rank_means, means, strict=True)
+    ]
+    pair_records = pairwise_records(table, lower_is_better, alpha)
     test = omnibus(table, alpha)
     notes = []
     if built.missing_levels:
@@ -566,7 +668,6 @@ def compare(
         metric=metric,
         lower_is_better=lower_is_better,
         alpha=alpha,
-        ranks=ranks,
         blocks=test.blocks,
         dropped=built.dropped,
         levels=test.levels,
@@ -576,10 +677,11 @@ def compare(
         iman_davenport_p=test.iman_davenport_p,
         nemenyi_cd=test.nemenyi_cd,
         note="; ".join(notes),
-        pairwise=pairwise(table, lower_is_better, alpha),
         omnibus=test.test,
         omnibus_p=test.p,
         table=table,
+        rank_records=rank_records,
+        pair_records=pair_records,
     )
 
 
@@ -588,13 +690,13 @@ def best_level(comparison: Comparison) -> Hashable | None:
 
     None when there is no complete block (nothing can be called best).
     """
-    ranks = comparison.ranks
-    if ranks.empty or ranks["mean_rank"].isna().all():
+    ranks = comparison.rank_records
+    if not ranks or all(math.isnan(r["mean_rank"]) for r in ranks):
         return None
     sign = 1.0 if comparison.lower_is_better else -1.0
     keyed = [
-        (row.mean_rank, sign * row.mean, position, row.level)
-        for position, row in enumerate(ranks.itertuples(index=False))
+        (row["mean_rank"], sign * row["mean"], position, row["level"])
+        for position, row in enumerate(ranks)
     ]
     return min(keyed, key=lambda item: item[:3])[3]
 
@@ -610,12 +712,12 @@ def not_worse_than_best(comparison: Comparison) -> set[Hashable]:
     best = best_level(comparison)
     if best is None:
         return set()
-    keep = set(comparison.ranks["level"])
-    for row in comparison.pairwise.itertuples(index=False):
-        if best not in (row.a, row.b):
+    keep = {row["level"] for row in comparison.rank_records}
+    for row in comparison.pair_records:
+        if best not in (row["a"], row["b"]):
             continue
-        other = row.b if row.a == best else row.a
-        if row.holm_p < comparison.alpha and row.better == best:
+        other = row["b"] if row["a"] == best else row["a"]
+        if row["holm_p"] < comparison.alpha and row["better"] == best:
             keep.discard(other)
     return keep
 
@@ -635,9 +737,9 @@ def ranks_rows(
     """Rows of ranks.csv (columns :data:`RANK_COLUMNS`), in level order."""
     head = _context(metric, context, factor, stratum)
     return [
-        {**head, "level": row.level, "mean_rank": float(row.mean_rank),
+        {**head, "level": row["level"], "mean_rank": float(row["mean_rank"]),
          "blocks": comparison.blocks}
-        for row in comparison.ranks.itertuples(index=False)
+        for row in comparison.rank_records
     ]
 
 
@@ -667,19 +769,19 @@ def pairwise_rows(
     """Rows of pairwise.csv (columns :data:`PAIRWISE_COLUMNS`), in pair order."""
     head = _context(metric, context, factor, stratum)
     rows = []
-    for row in comparison.pairwise.itertuples(index=False):
+    for row in comparison.pair_records:
         rows.append(
             {
                 **head,
-                "a": row.a,
-                "b": row.b,
-                "pairs": int(row.pairs),
-                "mean_diff": float(row.mean_diff),
-                "diff_ci95": float(row.diff_ci95),
-                "wilcoxon_p": float(row.wilcoxon_p),
-                "holm_p": float(row.holm_p),
-                "better": row.better,
-                "note": row.note,
+                "a": row["a"],
+                "b": row["b"],
+                "pairs": int(row["pairs"]),
+                "mean_diff": float(row["mean_diff"]),
+                "diff_ci95": float(row["diff_ci95"]),
+                "wilcoxon_p": float(row["wilcoxon_p"]),
+                "holm_p": float(row["holm_p"]),
+                "better": row["better"],
+                "note": row["note"],
             }
         )
     return rows
@@ -707,20 +809,28 @@ def variance_components(
     ``sd_total`` (sample sd over all runs), ``sd_split`` and ``sd_seed``. With one split the
     split part is NaN; with one seed per split neither part can be told apart: both NaN.
     """
-    data = frame.loc[:, [split, seed, value]].dropna(subset=[split, seed])
-    values = pd.to_numeric(data[value], errors="coerce").astype(float)
-    data = data.assign(**{value: values}).dropna(subset=[value])
-    runs = data[value].to_numpy(dtype=float)
+    by_cell: dict[tuple[Any, Any], list[float]] = {}
+    kept = []
+    for sp, sd, raw in zip(frame[split].tolist(), frame[seed].tolist(), frame[value].tolist(),
+                           strict=True):
+        number = _number(raw)
+        if not (_placeable(sp) and _placeable(sd)) or math.isnan(number):
+            continue
+        kept.append(number)
+        by_cell.setdefault((sp, sd), []).append(number)
+    runs = np.array(kept, dtype=float)
     sd_total = float(np.std(runs, ddof=1)) if runs.size >= 2 else NAN
-    cells = data.groupby([split, seed], sort=True)[value].mean().reset_index()
-    groups = [g[value].to_numpy(dtype=float) for _, g in cells.groupby(split, sort=True)]
+    by_split: dict[Any, list[float]] = {}
+    for (sp, _), cell in sorted(by_cell.items(), key=lambda item: _block_key(item[0])):
+        by_split.setdefault(sp, []).append(cell[0] if len(cell) == 1 else float(np.mean(cell)))
+    groups = [np.array(cells, dtype=float) for cells in by_split.values()]
     n_i = np.array([g.size for g in groups], dtype=float)
     a = len(groups)
     total = float(n_i.sum())
     result: dict[str, float | int] = {
         "n_runs": int(runs.size),
         "n_splits": a,
-        "n_seeds": int(cells[seed].nunique()),
+        "n_seeds": len({sd for _, sd in by_cell}),
         "sd_total": sd_total,
         "sd_split": NAN,
         "sd_seed": NAN,

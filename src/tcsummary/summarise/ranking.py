@@ -109,7 +109,23 @@ def value_frame(
             record[metric] = math.nan if value is None else value
         records.append(record)
     names = [*columns, CONFIGURATION, *snapshot["settings"]["metrics"]]
-    return pd.DataFrame.from_records(records, columns=names)
+    return object_frame(records, names, snapshot["settings"]["metrics"])
+
+
+def object_frame(
+    records: list[dict[str, Any]], names: Sequence[str], numbers: Sequence[str]
+) -> pd.DataFrame:
+    """Records as a frame whose key columns stay plain Python objects, metrics as floats.
+
+    pandas 3 stores text as Arrow strings; on the hundreds of small slices a comparison
+    takes, converting them back and forth cost more than the statistics.
+    """
+    data = {
+        name: pd.Series([r.get(name) for r in records],
+                        dtype=float if name in numbers else object)
+        for name in names
+    }
+    return pd.DataFrame(data, columns=list(names))
 
 
 def labelled(keys: Sequence[str], values: Sequence[Any]) -> str:
@@ -137,11 +153,12 @@ def strata(
     if not others:
         return [((), frame)]
     found: dict[tuple[str, ...], tuple[tuple[Any, ...], list[int]]] = {}
-    for index, values in zip(frame.index, frame[list(others)].itertuples(index=False), strict=True):
+    columns = [frame[c].tolist() for c in others]
+    for position, values in enumerate(zip(*columns, strict=True)):
         key = tuple(hv.identity(v) for v in values)
-        found.setdefault(key, (tuple(values), []))[1].append(index)
+        found.setdefault(key, (tuple(values), []))[1].append(position)
     ordered = sorted(found.values(), key=lambda item: [hv.sort_key(v) for v in item[0]])
-    return [(values, frame.loc[index]) for values, index in ordered]
+    return [(values, frame.take(positions)) for values, positions in ordered]
 
 
 def _variance(frame: pd.DataFrame, keys: Sequence[str], blocks: Sequence[str], context: str,
@@ -202,11 +219,12 @@ def _answer(frame: pd.DataFrame, metrics_rows: pd.DataFrame, keys: Sequence[str]
     }
     pair = frame[frame[CONFIGURATION].isin(names)]
     result = cmp.compare(pair, CONFIGURATION, list(blocks), metric, lower, settings.alpha)
-    if result.pairwise.empty or math.isnan(result.pairwise.iloc[0]["wilcoxon_p"]):
-        note = result.pairwise.iloc[0]["note"] if not result.pairwise.empty else result.note
+    found = result.pair_records
+    if not found or math.isnan(found[0]["wilcoxon_p"]):
+        note = found[0]["note"] if found else result.note
         answer["verdict"] = f"cannot be told apart ({note or 'too few blocks'})"
         return answer
-    row = result.pairwise.iloc[0]
+    row = found[0]
     p = row["wilcoxon_p"]
     pairs = int(row["pairs"])
     if p < settings.alpha:
@@ -288,8 +306,8 @@ def compare_factor(
         result.diagrams.append({
             "metric": metric, "context": context, "factor": factor, "stratum": stratum,
             "ranks": [
-                [settings.label(factor, r.level), float(r.mean_rank)]
-                for r in comparison.ranks.itertuples(index=False)
+                [settings.label(factor, r["level"]), float(r["mean_rank"])]
+                for r in comparison.rank_records
             ],
             "cd": comparison.nemenyi_cd, "note": comparison.note,
             "blocks": comparison.blocks, "lower": lower,
