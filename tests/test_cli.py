@@ -133,3 +133,36 @@ def test_properties_and_campaigns_on_every_kind(any_repo, capsys):
     assert props["repository"]["runs"] == len(any_repo.specs)
     for campaign, specs in truth.items():
         assert props[f"campaign {campaign}"]["runs"] == len(specs)
+
+
+# --- the caches: the build's work folder makes reruns fast; nothing written elsewhere ----
+
+def test_ls_reads_through_the_output_folders_caches(modern_repo, tmp_path, capsys):
+    from conftest import tree_state
+
+    from tcsummary.example import RunSpec, write_example
+
+    root, out = modern_repo.root, tmp_path / "out"
+    before = tree_state(root)
+    cold = run_json(capsys, "ls", str(root), "--output", str(out))
+    assert {p.name for p in (out / ".tcsummary").iterdir()} == {
+        "aim-cache.json", "artifacts-cache.json"}
+    assert run_json(capsys, "ls", str(root), "--output", str(out)) == cold
+    assert tree_state(root) == before and not (root / "campaign_summary").exists()
+
+    # a new run and an edited CSV show through the cache
+    spec = RunSpec("rotate", 64, 4242, 0, cold[0]["campaign"], 900)
+    new = next(iter(write_example(root, specs=[spec], seed=404, system_params=False)))
+    victim = next(r["hash"] for r in cold if r["problems"] == "")
+    (root / "artifacts" / victim / "test-human_class_rep.csv").write_text("not,a,report\n")
+    warm = run_json(capsys, "ls", str(root), "--output", str(out))
+    assert {r["hash"] for r in warm} == {r["hash"] for r in cold} | {new}
+    problems = next(r["problems"] for r in warm if r["hash"] == victim)
+    assert "test-human_class_rep.csv" in problems
+    assert warm == run_json(capsys, "ls", str(root))  # the same as reading everything
+
+
+def test_without_an_output_folder_nothing_is_created(modern_repo, capsys):
+    root = modern_repo.root
+    run_json(capsys, "campaigns", str(root))
+    assert not (root / "campaign_summary").exists()

@@ -31,6 +31,8 @@ from typing import Any
 
 import yaml
 
+from .core.progress import Progress
+
 CLASSES = ("google-doc", "google-drive", "google-music", "google-search", "youtube")
 AUGMENTATIONS = (
     "noaug", "rotate", "horizontalflip", "colorjitter", "packetloss", "changertt", "timeshift",
@@ -509,19 +511,21 @@ def write_example(
     hash_rng = random.Random(f"hashes:{seed}")
     written: dict[str, RunSpec] = {}
     repo = None
-    for n, spec in enumerate(specs):
-        if spec.fate == CRASHED:
-            hash_seed = f"crash:{seed}:{n}"
-            before = set(_run_folders(root))
-            _crash_in_subprocess(root, spec, seed, hash_seed)
-            for run_hash in set(_run_folders(root)) - before:
-                written[run_hash] = spec
-        else:
-            if repo is None:
-                from aim.sdk.repo import Repo
+    with Progress(f"writing {len(specs)} runs to {root}", len(specs)) as progress:
+        for n, spec in enumerate(specs):
+            if spec.fate == CRASHED:
+                hash_seed = f"crash:{seed}:{n}"
+                before = set(_run_folders(root))
+                _crash_in_subprocess(root, spec, seed, hash_seed)
+                for run_hash in set(_run_folders(root)) - before:
+                    written[run_hash] = spec
+            else:
+                if repo is None:
+                    from aim.sdk.repo import Repo
 
-                repo = Repo.from_path(str(root), init=True)
-            written[write_run(root, spec, seed, hash_rng, repo, system_params)] = spec
+                    repo = Repo.from_path(str(root), init=True)
+                written[write_run(root, spec, seed, hash_rng, repo, system_params)] = spec
+            progress.advance()
     return written
 
 

@@ -24,7 +24,7 @@ from ..core import values as hv
 from ..core.errors import TcsummaryError
 from ..core.logs import console_logging
 from ..core.model import NO_CAMPAIGN, RepositoryScan
-from ..plan.campaigns import group_by_campaign
+from ..plan.campaigns import WORK_DIR, group_by_campaign
 from ..plan.grid import campaign_grid, varying_hparams
 from ..read.inventory import scan_shards
 from ..summarise.properties import Properties, properties
@@ -73,10 +73,34 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _scan(roots: list[Path], validate: bool = True) -> RepositoryScan:
+def cache_folder(roots: list[Path], output: Path | None) -> tuple[Path | None, bool]:
+    """Where the caches are read from and whether they may be updated: the build's work folder.
+
+    ``--output`` (the folder the workflow writes the reports to) is used and created;
+    without it, ``<root>/campaign_summary`` of a single repository only if a build made
+    it already: the CLI creates nothing in a repository. Read-only: read, never write.
+    """
+    summary = output if output is not None else (
+        roots[0] / "campaign_summary" if len(roots) == 1 else None
+    )
+    if summary is None:
+        return None, False
+    work = summary.resolve() / WORK_DIR
+    if output is not None:
+        try:
+            work.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return (work, False) if work.is_dir() else (None, False)
+    elif not work.is_dir():
+        return None, False
+    return work, os.access(work, os.W_OK)
+
+
+def _scan(args: argparse.Namespace, validate: bool = True) -> RepositoryScan:
     """One repository, or several folders (shards of one campaign) read as one."""
-    return scan_shards(list(dict.fromkeys(r.resolve() for r in roots)), validate=validate,
-                       workers=_workers())
+    roots = list(dict.fromkeys(r.resolve() for r in args.root))
+    work, save = cache_folder(roots, args.output)
+    return scan_shards(roots, validate=validate, workers=_workers(), work=work, save=save)
 
 
 def _where(roots: list[Path]) -> str:
@@ -84,7 +108,7 @@ def _where(roots: list[Path]) -> str:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    scan = _scan(args.root)
+    scan = _scan(args)
     frame = runs_frame(scan, campaign=args.campaign)
     if args.where:
         try:
@@ -123,7 +147,7 @@ def _properties_rows(props: Properties) -> list[tuple[str, str]]:
 
 
 def cmd_properties(args: argparse.Namespace) -> int:
-    scan = _scan(args.root, validate=False)
+    scan = _scan(args, validate=False)
     groups = {"repository": list(scan.runs.values())}
     for label, runs in group_by_campaign(scan.runs.values()).items():
         if args.campaign is None or label == args.campaign:
@@ -157,7 +181,7 @@ def cmd_properties(args: argparse.Namespace) -> int:
 
 
 def cmd_campaigns(args: argparse.Namespace) -> int:
-    scan = _scan(args.root, validate=False)
+    scan = _scan(args, validate=False)
     grids = [
         campaign_grid(label, runs)
         for label, runs in group_by_campaign(scan.runs.values()).items()
@@ -252,6 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_format(p: argparse.ArgumentParser) -> None:
         p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+        p.add_argument(
+            "--output", type=Path,
+            help="the build's output folder, whose caches make reruns fast (default: "
+            "<root>/campaign_summary when a build made it; nothing is written elsewhere)",
+        )
 
     ls = sub.add_parser("ls", help="one line per run")
     add_root(ls)

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
+from .progress import Progress
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -25,15 +27,32 @@ def map_chunks(
     items: Sequence[T],
     workers: int,
     min_items: int | None = None,
+    progress: Progress | None = None,
 ) -> list[R]:
     """``func`` over chunks of ``items`` (in ``workers`` processes when worth it), in order.
 
     ``min_items``: below this many items one process does it all (default
     :data:`MIN_PARALLEL_ITEMS`; cheap items need more of them to pay for a pool).
+    ``progress`` advances as chunks finish (smaller chunks then, so it moves).
     """
     threshold = MIN_PARALLEL_ITEMS if min_items is None else min_items
+    results: list[R] = []
     if workers <= 1 or len(items) < threshold:
-        return func(list(items))
-    chunks = chunked(items, workers * 2)
+        if progress is None:
+            return func(list(items))
+        for chunk in chunked(items, max(1, math.ceil(len(items) / PROGRESS_CHUNK))):
+            results += func(chunk)
+            progress.advance(len(chunk))
+        return results
+    parts = workers * 2 if progress is None else max(workers * 2, len(items) // PROGRESS_CHUNK)
+    chunks = chunked(items, parts)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return [result for part in pool.map(func, chunks) for result in part]
+        for chunk, part in zip(chunks, pool.map(func, chunks), strict=True):
+            results += part
+            if progress is not None:
+                progress.advance(len(chunk))
+    return results
+
+
+#: Items per chunk when progress is shown (a chunk's items are reported together).
+PROGRESS_CHUNK = 100

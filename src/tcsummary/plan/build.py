@@ -14,7 +14,8 @@ from typing import Any
 
 from ..core.files import remove_stale_temporaries
 from ..read.aim_reader import aim_dir_of
-from .campaigns import WORK_DIR, RepositoryPlan, cache_path, plan_repository
+from ..read.discovery import cache_path
+from .campaigns import WORK_DIR, RepositoryPlan, plan_repository
 from .comparisons import COMPARISON_FILES, COMPARISONS, ComparisonPlan, plan_comparisons
 from .lock import hold_build_lock
 from .selection import ConfigError, Selection

@@ -12,7 +12,6 @@ do the same for the artifact files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -22,7 +21,7 @@ from typing import Any
 
 from ..core.files import safe_name, write_if_changed
 from ..core.model import FINISHED, NO_CAMPAIGN, RunInfo
-from ..read.discovery import discover_runs
+from ..read.discovery import cache_path, discover_runs
 from ..read.inventory import repository_problems
 from ..read.shards import MergedRuns, merge_runs
 from .batches import batch_manifest, batch_names
@@ -175,14 +174,6 @@ class RepositoryPlan:
     def describe(self) -> str | list[str]:
         """The repository as provenance records it: its folder, or its shards."""
         return [str(r) for r in self.roots] if self.sharded else str(self.root)
-
-
-def cache_path(work: Path, roots: Sequence[Path], index: int) -> Path:
-    """The discovery cache of one shard (one repository keeps the historic name)."""
-    if len(roots) == 1:
-        return work / "aim-cache.json"
-    digest = hashlib.sha256(str(roots[index]).encode()).hexdigest()[:12]
-    return work / f"aim-cache-{digest}.json"
 
 
 def discover_repository(

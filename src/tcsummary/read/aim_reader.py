@@ -36,6 +36,7 @@ from ..core.model import (
     RunInfo,
 )
 from ..core.parallel import map_chunks
+from ..core.progress import Progress
 from .aim_format import open_run_db, read_subtrees
 
 RUN_HASH = re.compile(r"^[0-9a-f]{24}$")
@@ -354,8 +355,12 @@ def read_runs(
 
     With ``workers > 1`` and enough runs, chunks are read in parallel processes:
     opening RocksDB and decoding its tree is CPU-bound, so threads would not help.
+    A slow read shows its progress on stderr (:mod:`core.progress`).
     """
     aim_dir = aim_dir_of(root)
     wanted = sorted(hashes) if hashes is not None else list_run_hashes(aim_dir)
     props = read_run_props(aim_dir)
-    return map_chunks(functools.partial(_read_chunk, aim_dir, props), wanted, workers)
+    with Progress(f"reading {len(wanted)} Aim runs of {root}", len(wanted)) as progress:
+        return map_chunks(
+            functools.partial(_read_chunk, aim_dir, props), wanted, workers, progress=progress
+        )

@@ -13,8 +13,10 @@ The cache is a memo only: deleting it costs time, never correctness.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,19 @@ def run_fingerprint(aim_dir: Path, run_hash: str) -> str:
     except OSError:
         return ""
     return "|".join(sorted(entries))
+
+
+def cache_path(work: Path, roots: Sequence[Path], index: int, kind: str = "aim") -> Path:
+    """The cache file of one repository folder (of its shards) in an output's work folder.
+
+    One repository keeps the historic name ``aim-cache.json``; each shard of a
+    sharded one gets a name derived from its path. ``kind`` is ``aim`` (runs) or
+    ``artifacts`` (the CLI's artifact inventories).
+    """
+    if len(roots) == 1:
+        return work / f"{kind}-cache.json"
+    digest = hashlib.sha256(str(roots[index]).encode()).hexdigest()[:12]
+    return work / f"{kind}-cache-{digest}.json"
 
 
 def _load_cache(path: Path | None) -> dict[str, dict[str, Any]]:

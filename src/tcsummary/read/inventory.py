@@ -9,13 +9,18 @@ workflow's ``problems.csv``.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from pathlib import Path
+from typing import Any
 
+from ..core.files import write_bytes
 from ..core.model import UNREADABLE, ArtifactInventory, RepositoryScan, RunInfo
 from ..core.parallel import map_chunks
-from .aim_reader import RUN_HASH, read_runs
+from ..core.progress import Progress
+from .aim_reader import RUN_HASH, aim_dir_of, read_runs
 from .artifacts import inventory_artifacts
+from .discovery import cache_path, discover_runs
 
 
 def artifact_entries(root: Path) -> tuple[list[str], dict[str, str]]:
@@ -71,14 +76,133 @@ def _inventory_chunk(folder: Path, validate: bool, names: list[str]) -> list[Art
     return [inventory_artifacts(folder / name, name, validate) for name in names]
 
 
-def scan_repository(root: Path | str, validate: bool = True, workers: int = 1) -> RepositoryScan:
-    """Read every run and artifact folder of a tcbench repository, changing nothing in it."""
+#: Bump when the cached inventory record changes shape.
+INVENTORY_CACHE_VERSION = 1
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """Names, sizes and mtimes of a run folder's entries: any change of a file shows here."""
+    entries = []
+    try:
+        for entry in os.scandir(folder):
+            try:
+                stat = entry.stat()  # follows symlinks, like reading the file
+                entries.append(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
+            except OSError:
+                entries.append(f"{entry.name}:?")
+    except OSError:
+        return ""
+    return "|".join(sorted(entries))
+
+
+def inventory_record(inventory: ArtifactInventory) -> dict[str, Any]:
+    return {
+        "class_reports": {c: p.name for c, p in inventory.class_reports.items()},
+        "confusion_matrices": {c: p.name for c, p in inventory.confusion_matrices.items()},
+        "params": inventory.params,
+        "has_log": inventory.has_log,
+        "model_files": list(inventory.model_files),
+        "problems": list(inventory.problems),
+    }
+
+
+def inventory_from_record(folder: Path, run_hash: str, record: dict[str, Any]) -> ArtifactInventory:
+    return ArtifactInventory(
+        hash=run_hash,
+        path=folder,
+        class_reports={c: folder / n for c, n in record["class_reports"].items()},
+        confusion_matrices={c: folder / n for c, n in record["confusion_matrices"].items()},
+        params=record["params"],
+        has_log=record["has_log"],
+        model_files=list(record["model_files"]),
+        problems=list(record["problems"]),
+    )
+
+
+def _load(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    ok = isinstance(data, dict) and data.get("version") == INVENTORY_CACHE_VERSION
+    return data.get("runs", {}) if ok else {}
+
+
+def cached_inventories(
+    root: Path,
+    folders: list[str],
+    validate: bool,
+    workers: int,
+    cache: Path | None,
+    save: bool,
+) -> list[ArtifactInventory]:
+    """Each run folder's inventory, parsing only folders whose files changed since the cache.
+
+    The cache (the CLI's, beside the discovery cache in the output folder) keys a
+    folder by :func:`folder_fingerprint`; a folder checked without ``validate``
+    does not answer for one checked with it.
+    """
+    artifacts = root / "artifacts"
+    known = _load(cache)
+    prints = {name: folder_fingerprint(artifacts / name) for name in folders}
+    stale = [
+        name for name in folders
+        if known.get(name, {}).get("fingerprint") != prints[name]
+        or (validate and not known[name].get("validated"))
+    ]
+    label = f"checking {len(stale)} artifact folders of {root}"
+    with Progress(label, len(stale)) as progress:
+        work = functools.partial(_inventory_chunk, artifacts, validate)
+        fresh = {inv.hash: inv for inv in map_chunks(work, stale, workers, progress=progress)}
+    found = [
+        fresh[name] if name in fresh
+        else inventory_from_record(artifacts / name, name, known[name]["inventory"])
+        for name in folders
+    ]
+    if cache is not None and save and (stale or set(known) != set(folders)):
+        entries = {
+            inv.hash: {
+                "fingerprint": prints[inv.hash],
+                "validated": validate or bool(known.get(inv.hash, {}).get("validated"))
+                and inv.hash not in fresh,
+                "inventory": inventory_record(inv),
+            }
+            for inv in found if prints[inv.hash]
+        }
+        payload = {"version": INVENTORY_CACHE_VERSION, "runs": entries}
+        write_bytes(cache, json.dumps(payload, separators=(",", ":"), default=str).encode())
+    return found
+
+
+def scan_repository(
+    root: Path | str,
+    validate: bool = True,
+    workers: int = 1,
+    work: Path | None = None,
+    save: bool = True,
+    caches: tuple[Path, Path] | None = None,
+) -> RepositoryScan:
+    """Read every run and artifact folder of a tcbench repository, changing nothing in it.
+
+    ``work``: an output's work folder holding the discovery cache the workflow
+    keeps (and the CLI's artifact cache): runs and folders unchanged since are
+    not read again; ``save`` updates them there. ``caches`` names the two files
+    directly (a shard's). Without either, everything is read.
+    """
     root = Path(root)
-    # read_runs fails first, with a clear message, on a path that is not a repository
-    runs = {run.hash: run for run in read_runs(root, workers=workers)}
+    aim_dir_of(root)  # fails first, with a clear message, on a path that is not a repository
+    if caches is None and work is not None:
+        caches = (work / "aim-cache.json", work / "artifacts-cache.json")
+    if caches is None:
+        runs = {run.hash: run for run in read_runs(root, workers=workers)}
+    else:
+        runs = discover_runs(root, cache_path=caches[0], workers=workers, save=save)
     folders, strays = artifact_entries(root)
-    work = functools.partial(_inventory_chunk, root / "artifacts", validate)
-    inventories = map_chunks(work, folders, workers)
+    inventories = cached_inventories(
+        root, folders, validate, workers, caches[1] if caches else None, save
+    )
     return RepositoryScan(
         root=root,
         runs=runs,
@@ -87,7 +211,10 @@ def scan_repository(root: Path | str, validate: bool = True, workers: int = 1) -
     )
 
 
-def scan_shards(roots: list[Path], validate: bool = True, workers: int = 1) -> RepositoryScan:
+def scan_shards(
+    roots: list[Path], validate: bool = True, workers: int = 1,
+    work: Path | None = None, save: bool = True,
+) -> RepositoryScan:
     """Several folders read as one repository: runs joined by hash (:mod:`read.shards`).
 
     A run's artifact folder comes from the shard its kept copy comes from;
@@ -95,9 +222,17 @@ def scan_shards(roots: list[Path], validate: bool = True, workers: int = 1) -> R
     """
     from .shards import merge_runs
 
+    def caches(i: int) -> tuple[Path, Path] | None:
+        if work is None:
+            return None
+        return cache_path(work, roots, i), cache_path(work, roots, i, kind="artifacts")
+
     if len(roots) == 1:
-        return scan_repository(roots[0], validate=validate, workers=workers)
-    scans = [scan_repository(root, validate=validate, workers=workers) for root in roots]
+        return scan_repository(roots[0], validate, workers, save=save, caches=caches(0))
+    scans = [
+        scan_repository(root, validate, workers, save=save, caches=caches(i))
+        for i, root in enumerate(roots)
+    ]
     merged = merge_runs(roots, [scan.runs for scan in scans])
     artifacts = {}
     for i, scan in enumerate(scans):
