@@ -319,10 +319,13 @@ def test_wilcoxon_fast_path_does_not_call_scipy(monkeypatch):
     rng = np.random.default_rng(5)
     for n, kind in itertools.product((6, 9, 13), ("ties", "zeros", "integers")):
         cmp.wilcoxon_p(*_paired(rng, n, kind))
+    cmp.wilcoxon_p(*_paired(rng, 14, "integers"))  # normal approximation: computed here
     assert calls == []
-    cmp.wilcoxon_p(*_paired(rng, 14, "integers"))  # normal approximation: scipy
-    cmp.wilcoxon_p(*_paired(rng, 13, "distinct"))  # exact null without ties: scipy
-    assert calls == [14, 13]
+    cmp._untied_wilcoxon_p.cache_clear()
+    pair = _paired(rng, 13, "distinct")
+    cmp.wilcoxon_p(*pair)  # exact null without ties: scipy once per (pairs, rank sum)
+    cmp.wilcoxon_p(*pair)
+    assert calls == [13]
 
 
 def test_wilcoxon_p_non_finite_values_match_scipy():
@@ -547,3 +550,22 @@ def test_cd_diagram_layout_sides_and_best_on_right():
     missing = cdd.cd_diagram({"a": float("nan"), "b": float("nan")}, float("nan"), "t")
     assert _levels(missing) == []
     assert "too few blocks" in missing
+
+
+def test_wilcoxon_p_is_scipys_bit_for_bit_on_every_path():
+    """Exact null, ties/zeros above 13 pairs and above 50 pairs: the shortcuts equal scipy."""
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(600):
+        n = int(rng.integers(6, 80))
+        if rng.random() < 0.3:
+            a, b = rng.normal(size=n), rng.normal(size=n)
+        else:
+            top = int(rng.integers(2, 30))
+            a = rng.integers(0, top, n).astype(float) / 7
+            b = rng.integers(0, top, n).astype(float) / 7
+        if np.all(a == b):
+            continue
+        assert cmp.wilcoxon_p(a, b)[0] == float(stats.wilcoxon(a, b).pvalue), (a, b)
+        checked += 1
+    assert checked > 500

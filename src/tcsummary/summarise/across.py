@@ -135,12 +135,22 @@ def ranks_by_source(
     blocks = [b for b in axes.blocks if b not in PSEUDO_KEYS]
     if not blocks:
         return []
-    keys = [factor, *[k for k in axes.configuration if k != factor]]
+    others = [k for k in axes.configuration if k != factor]
+    lower = settings.lower(metric)
     rows = []
     for label, members in frame.groupby(SOURCE, sort=False):
-        inside = CampaignRanking()
-        compare_factor(inside, members, keys, factor, blocks, metric, context, settings)
-        rows += [{"source": label, **r} for r in inside.ranks]
+        for values, stratum in strata(members, others):
+            levels = settings.level_order(factor, hv.distinct(stratum[factor]))
+            if len(levels) < 2:
+                continue
+            built = cmp.block_table(stratum, factor, blocks, metric, levels)
+            means = cmp.mean_ranks(built.table, lower)
+            head = {"source": label, "metric": metric, "context": context, "factor": factor,
+                    "stratum": labelled(others, values)}
+            rows += [
+                {**head, "level": level, "mean_rank": float(rank), "blocks": len(built.table)}
+                for level, rank in zip(built.table.columns, means, strict=True)
+            ]
     return rows
 
 
