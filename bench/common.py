@@ -38,6 +38,9 @@ def generate(root: Path, runs: int, campaigns: int) -> None:
     """Write ``runs`` runs in ``campaigns`` campaigns at ``root`` with two writer processes."""
     specs = plan_example(runs, campaigns)
     halves = [specs[0::2], specs[1::2]]
+    from aim.sdk.repo import Repo
+
+    Repo.from_path(str(root), init=True)  # once, before the writers (see write_example)
     with ProcessPoolExecutor(2) as pool:
         done = sum(pool.map(_write_half, [str(root)] * 2, halves, WRITER_SEEDS))
     print(f"generated {done} runs in {root}")

@@ -523,7 +523,10 @@ def write_example(
                 if repo is None:
                     from aim.sdk.repo import Repo
 
-                    repo = Repo.from_path(str(root), init=True)
+                    # init only once: two writers opening an existing repository with
+                    # init=True race for the index's lock (aim opens it writable)
+                    fresh = not (root / ".aim" / "meta" / "index").exists()
+                    repo = Repo.from_path(str(root), init=fresh)
                 written[write_run(root, spec, seed, hash_rng, repo, system_params)] = spec
             progress.advance()
     return written

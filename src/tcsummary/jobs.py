@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def problems(problems_json: Path | str, output: Path | str, strict: bool = False
 
 @logged_job
 def tcbench_files(
-    snapshot_path: Path | str,
+    tables_path: Path | str,
     key: str,
     value: str,
     summary_path: Path | str,
@@ -90,12 +91,13 @@ def tcbench_files(
     """Rule ``tcbench_files``: tcbench's summary CSV and runsinfo parquet of one split value.
 
     Same names, columns, order and statistics as ``tcbench aimrepo report``, over
-    the campaign's finished runs, so existing notebooks keep reading them.
+    the campaign's finished runs, so existing notebooks keep reading them. The
+    campaign's long table and summary come from its aggregation (``tcbench.pkl``),
+    computed once for all its split values.
     """
-    snapshot = read_snapshot(snapshot_path)
-    rows = agg.classify_runs(snapshot, {})
-    frame = tcbench.long_frame(snapshot, rows)
-    summary = tcbench.tcbench_summary(snapshot, frame)
+    with open(tables_path, "rb") as handle:
+        tables = pickle.load(handle)  # noqa: S301 - our own intermediate file
+    frame, summary = tables["frame"], tables["summary"]
     write_text(summary_path, _csv(tcbench.tcbench_split(summary, key, value)))
     subset = frame[frame[key].astype(str) == value].reset_index(drop=True)
     buffer = io.BytesIO()
@@ -174,6 +176,9 @@ def aggregate(
         "variance": ranked.variance,
     }
     write_text(work_file, _json(view, default=str))
+    frame = tcbench.long_frame(snapshot, rows)
+    tables = {"frame": frame, "summary": tcbench.tcbench_summary(snapshot, frame)}
+    write_bytes(Path(work_file).with_name("tcbench.pkl"), pickle.dumps(tables, protocol=5))
     card = campaign_card(view, rows, grid.by_status, len(grid.missing))
     write_text(Path(work_file).with_name("card.json"), _json(card, indent=1, default=str))
     record = provenance(snapshot, rows, config, root, Path(snapshot_path))

@@ -1,6 +1,7 @@
 # One aggregation job per campaign; its inputs are exactly that campaign's Aim
 # snapshot and extraction batches. Plus tcbench's own files, one job per
-# flowpic_dim (or max_n_pkts) value, which need only the Aim snapshot.
+# flowpic_dim (or max_n_pkts) value, cut from the long table the aggregation
+# computed once (tcbench.pkl).
 
 
 rule aggregate:
@@ -67,6 +68,7 @@ rule aggregate:
         provenance="{summary}/{campaign}/provenance.json",
         view="{summary}/.tcsummary/{campaign}/view.json",
         card="{summary}/.tcsummary/{campaign}/card.json",
+        tcbench="{summary}/.tcsummary/{campaign}/tcbench.pkl",
     log:
         "{summary}/.tcsummary/{campaign}/logs/aggregate.log",
     resources:
@@ -86,7 +88,7 @@ rule aggregate:
 
 rule tcbench_files:
     input:
-        snapshot=get_snapshot,
+        tables="{summary}/.tcsummary/{campaign}/tcbench.pkl",
     output:
         summary=report(
             "{summary}/{campaign}/summary_{key}_{value}.csv",
@@ -106,7 +108,7 @@ rule tcbench_files:
         from tcsummary.jobs import tcbench_files
 
         tcbench_files(
-            input.snapshot,
+            input.tables,
             wildcards.key,
             wildcards.value,
             output.summary,

@@ -393,9 +393,20 @@ EXACT_MAX_PAIRS = 50
 
 
 def _ranks_and_ties(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Average ranks of ``values`` and the size of each group of equal values."""
-    ranks = stats.rankdata(values, method="average")
-    _, counts = np.unique(values, return_counts=True)
+    """Average ranks of ``values`` (as ``rankdata``) and the size of each group of equal values.
+
+    Done in numpy: scipy's rankdata costs ~0.1 ms of checks per call, and a campaign ranks
+    the differences of every pair of levels in every comparison.
+    """
+    if values.size == 0:
+        return np.empty(0), np.empty(0)
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts = np.diff(np.append(starts, values.size))
+    average = starts + (counts + 1) / 2.0  # ranks start+1 .. start+count, averaged
+    ranks = np.empty(values.size)
+    ranks[order] = np.repeat(average, counts)
     return ranks, counts.astype(float)
 
 
