@@ -209,8 +209,13 @@ def render(work_file: Path | str, out_dir: Path | str) -> str:
     """Rule ``render``: report.html, report.md, LaTeX tables and SVG figures."""
     from .render.report import render_campaign
 
+    return _render(render_campaign, work_file, out_dir)
+
+
+def _render(renderer: Any, work_file: Path | str, out_dir: Path | str) -> str:
+    """Render a view (the JSON an aggregation or comparison wrote) into ``out_dir``."""
     view = json.loads(Path(work_file).read_bytes())
-    figures = render_campaign(view, Path(out_dir))
+    figures = renderer(view, Path(out_dir))
     return f"rendered {Path(out_dir) / 'report.html'} with {figures} figures"
 
 
@@ -258,9 +263,7 @@ def render_comparison(work_file: Path | str, out_dir: Path | str) -> str:
     """Rule ``render_comparison``: the comparison's report.html, report.md and figures."""
     from .render.report import render_cross
 
-    view = json.loads(Path(work_file).read_bytes())
-    figures = render_cross(view, Path(out_dir))
-    return f"rendered {Path(out_dir) / 'report.html'} with {figures} figures"
+    return _render(render_cross, work_file, out_dir)
 
 
 @logged_job

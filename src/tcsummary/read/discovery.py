@@ -64,14 +64,18 @@ def cache_path(work: Path, roots: Sequence[Path], index: int, kind: str = "aim")
     return work / f"{kind}-cache-{digest}.json"
 
 
-def _load_cache(path: Path | None) -> dict[str, dict[str, Any]]:
+def load_cache(path: Path | None, version: int) -> dict[str, dict[str, Any]]:
+    """The ``runs`` of a cache file of that version; empty when absent, unreadable or older.
+
+    A cache is a memo only: anything wrong with it costs time, never correctness.
+    """
     if path is None:
         return {}
     try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+    if not isinstance(data, dict) or data.get("version") != version:
         return {}
     runs = data.get("runs")
     return runs if isinstance(runs, dict) else {}
@@ -90,7 +94,7 @@ def discover_runs(
     aim_dir = aim_dir_of(root)
     hashes = list_run_hashes(aim_dir)
     props = read_run_props(aim_dir)
-    cache = _load_cache(cache_path)
+    cache = load_cache(cache_path, CACHE_VERSION)
     fingerprints = {h: run_fingerprint(aim_dir, h) for h in hashes}
     stale = [h for h in hashes if cache.get(h, {}).get("fingerprint") != fingerprints[h]]
     fresh = {run.hash: run for run in read_runs(root, stale, workers=workers)} if stale else {}

@@ -20,7 +20,7 @@ from ..core.parallel import map_chunks
 from ..core.progress import Progress
 from .aim_reader import RUN_HASH, aim_dir_of, read_runs
 from .artifacts import inventory_artifacts
-from .discovery import cache_path, discover_runs
+from .discovery import cache_path, discover_runs, load_cache
 
 
 def artifact_entries(root: Path) -> tuple[list[str], dict[str, str]]:
@@ -119,17 +119,6 @@ def inventory_from_record(folder: Path, run_hash: str, record: dict[str, Any]) -
     )
 
 
-def _load(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return {}
-    ok = isinstance(data, dict) and data.get("version") == INVENTORY_CACHE_VERSION
-    return data.get("runs", {}) if ok else {}
-
-
 def cached_inventories(
     root: Path,
     folders: list[str],
@@ -145,7 +134,7 @@ def cached_inventories(
     does not answer for one checked with it.
     """
     artifacts = root / "artifacts"
-    known = _load(cache)
+    known = load_cache(cache, INVENTORY_CACHE_VERSION)
     prints = {name: folder_fingerprint(artifacts / name) for name in folders}
     stale = [
         name for name in folders
