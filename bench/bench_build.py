@@ -353,7 +353,7 @@ def best(all_series: list[Series], name: str) -> Step | None:
     )
 
 
-def print_ratios(all_series: list[Series]) -> None:
+def print_ratios(all_series: list[Series], runs: int) -> None:
     steps = {
         name: best(all_series, name)
         for name in ("floor", "snakemake floor cold", "snakemake floor no-op",
@@ -374,11 +374,35 @@ def print_ratios(all_series: list[Series]) -> None:
                 f"peak RSS {step.own_mb / cold.own_mb:.3f}"
             )
     for label, step, base in (("cold", cold, smk_cold), ("no-op", noop, smk_noop),
-                              ("one new run", new, smk_cold)):
+                              ("one new run", new, smk_noop)):
         if step and base:
-            print(f"{label} above snakemake floor: +{step.wall - base.wall:.2f} s")
+            print(f"{label} above snakemake floor ({base.name}): +{step.wall - base.wall:.2f} s")
     if steps["floor"] and cold:
         print(f"cold / read-everything floor: x{cold.wall / steps['floor'].wall:.1f}")
+    print_targets(steps, runs)
+
+
+#: Issue 13's targets: (1,000 runs, 10,000 runs).
+TARGETS = {"cold": (4.0, 3.0), "no-op": (0.4, 1.5), "one new run": (1.5, 3.0), "rss": (300, 300)}
+
+
+def print_targets(steps: dict[str, Step | None], runs: int) -> None:
+    """Each target next to the figure reached ("our part" = minus the trivial workflow)."""
+    floor, cold, noop, new = (steps[k] for k in ("floor", "cold", "no-op", "one new run"))
+    smk_cold, smk_noop = steps["snakemake floor cold"], steps["snakemake floor no-op"]
+    if not all((floor, cold, noop, new, smk_cold, smk_noop)):
+        return
+    k = 0 if runs <= 1000 else 1
+    ours = cold.wall - smk_cold.wall
+    rss = max(s.tree_mb for s in (cold, noop, new))
+    print("\ntargets (issue 13):")
+    print(f"  cold, our part: {ours:.2f} s = x{ours / floor.wall:.1f} the floor "
+          f"(target <= x{TARGETS['cold'][k]:g})")
+    print(f"  no-op, our part: {noop.wall - smk_noop.wall:.2f} s "
+          f"(target <= {TARGETS['no-op'][k]:g} s)")
+    print(f"  one new run over the trivial no-op: {new.wall - smk_noop.wall:.2f} s "
+          f"(target <= {TARGETS['one new run'][k]:g} s)")
+    print(f"  peak RSS (process tree): {rss:.0f} MB (target <= {TARGETS['rss'][k]} MB)")
 
 
 def print_changes(series: Series) -> None:
@@ -437,7 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             failure = error
             break
     print_table(all_series)
-    print_ratios(all_series)
+    print_ratios(all_series, args.runs)
     for series in all_series:
         print_changes(series)
     print(

@@ -132,8 +132,10 @@ class ArtifactInventory:
 
     hash: str
     path: Path
-    class_reports: dict[str, Path] = field(default_factory=dict)
-    confusion_matrices: dict[str, Path] = field(default_factory=dict)
+    #: context -> file name in ``path`` (names, not paths: a 10,000-run listing built
+    #: 120,000 Path objects for nothing).
+    class_reports: dict[str, str] = field(default_factory=dict)
+    confusion_matrices: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] | None = None
     has_log: bool = False
     model_files: list[str] = field(default_factory=list)

@@ -412,9 +412,9 @@ def inventory_artifacts(folder: Path, run_hash: str, validate: bool = True) -> A
         return inventory
     for name in names:
         if name.endswith(CLASS_REPORT_SUFFIX):
-            inventory.class_reports[name[: -len(CLASS_REPORT_SUFFIX)]] = folder / name
+            inventory.class_reports[name[: -len(CLASS_REPORT_SUFFIX)]] = name
         elif name.endswith(CONF_MATRIX_SUFFIX):
-            inventory.confusion_matrices[name[: -len(CONF_MATRIX_SUFFIX)]] = folder / name
+            inventory.confusion_matrices[name[: -len(CONF_MATRIX_SUFFIX)]] = name
         elif MODEL_FILE_PATTERN.match(name):
             inventory.model_files.append(name)
     inventory.has_log = "log.txt" in names

@@ -77,7 +77,7 @@ def _inventory_chunk(folder: Path, validate: bool, names: list[str]) -> list[Art
 
 
 #: Bump when the cached inventory record changes shape.
-INVENTORY_CACHE_VERSION = 1
+INVENTORY_CACHE_VERSION = 2
 
 
 def folder_fingerprint(folder: Path) -> str:
@@ -97,8 +97,8 @@ def folder_fingerprint(folder: Path) -> str:
 
 def inventory_record(inventory: ArtifactInventory) -> dict[str, Any]:
     return {
-        "class_reports": {c: p.name for c, p in inventory.class_reports.items()},
-        "confusion_matrices": {c: p.name for c, p in inventory.confusion_matrices.items()},
+        "class_reports": dict(inventory.class_reports),
+        "confusion_matrices": dict(inventory.confusion_matrices),
         "params": inventory.params,
         "has_log": inventory.has_log,
         "model_files": list(inventory.model_files),
@@ -110,8 +110,8 @@ def inventory_from_record(folder: Path, run_hash: str, record: dict[str, Any]) -
     return ArtifactInventory(
         hash=run_hash,
         path=folder,
-        class_reports={c: folder / n for c, n in record["class_reports"].items()},
-        confusion_matrices={c: folder / n for c, n in record["confusion_matrices"].items()},
+        class_reports=dict(record["class_reports"]),
+        confusion_matrices=dict(record["confusion_matrices"]),
         params=record["params"],
         has_log=record["has_log"],
         model_files=list(record["model_files"]),
