@@ -352,3 +352,20 @@ def page_sections(html: Path) -> list[str]:
     import re
 
     return re.findall(r'<section id="([^"]+)"', html.read_text())
+
+
+def test_the_answer_names_the_comparisons_best_level_even_on_tied_mean_ranks():
+    from tcsummary.summarise.across import _answer
+    from tcsummary.summarise.ranking import CampaignRanking, CompareSettings
+
+    settings = CompareSettings.from_config({"factors": None, "blocks": None, "alpha": 0.05,
+                                            "lower_is_better": None, "levels": {}, "names": {}})
+    ranking = CampaignRanking()
+    ranking.diagrams.append({"metric": "acc", "context": "test", "factor": "source",
+                             "stratum": "", "ranks": [["a", 1.5], ["b", 1.5]], "cd": 1.0,
+                             "note": "", "blocks": 6, "lower": False,
+                             "not_worse": ["a", "b"], "best": "b"})
+    ranking.tests.append({"metric": "acc", "context": "test", "factor": "source",
+                          "stratum": "", "omnibus": "wilcoxon", "omnibus_p": 0.6})
+    (answer,) = _answer(ranking, "acc", "test", "source", settings)
+    assert answer["best"] == "b" and answer["mean_rank"] == 1.5 and answer["tied"] == ["a"]

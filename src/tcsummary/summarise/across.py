@@ -181,14 +181,18 @@ def _answer(ranking: CampaignRanking, metric: str, context: str, factor: str,
             continue
         test = next(t for t in ranking.tests if t["metric"] == metric and t["context"] == context
                     and t["factor"] == factor and t["stratum"] == diagram["stratum"])
-        ordered = sorted(diagram["ranks"], key=lambda r: r[1])
+        ranks = dict((label, rank) for label, rank in diagram["ranks"])
+        # the best level as the comparison decided it (ties in mean rank: the better mean)
+        best = settings.label(factor, diagram["best"]) if diagram["best"] != "None" else ""
         tied = [settings.label(factor, v) for v in diagram["not_worse"]
                 if v != diagram["best"]]
         answers.append({
             "metric": metric, "context": context, "factor": factor,
-            "stratum": diagram["stratum"], "best": ordered[0][0] if ordered else "",
-            "mean_rank": ordered[0][1] if ordered else math.nan,
-            "levels": len(ordered), "blocks": diagram["blocks"], "note": diagram["note"],
+            "stratum": diagram["stratum"], "best": best,
+            "mean_rank": ranks.get(best, math.nan),
+            "levels": len(ranks), "blocks": diagram["blocks"],
+            "note": "; ".join(n for n in (diagram["note"] or "").split("; ")
+                              if n and n != cmp.TWO_LEVELS),
             "omnibus": test.get("omnibus"), "omnibus_p": test.get("omnibus_p"),
             "tied": tied,
         })

@@ -563,6 +563,10 @@ def iman_davenport(chi2: float, levels: int, blocks: int) -> tuple[float, float]
     return float(f), p
 
 
+#: The note of every two-level comparison (it explains tests.csv, not a problem of the data).
+TWO_LEVELS = "2 levels: the omnibus test is the Wilcoxon signed-rank test (see pairwise)"
+
+
 def omnibus(table: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> Omnibus:
     """Friedman + Iman-Davenport test over all levels and the Nemenyi CD of a complete table.
 
@@ -582,7 +586,7 @@ def omnibus(table: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> Omnibus:
     if k == 2:
         a, b = (table.iloc[:, j].to_numpy(dtype=float) for j in range(2))
         p, why = wilcoxon_p(a, b, alpha)
-        note = "2 levels: the omnibus test is the Wilcoxon signed-rank test (see pairwise)"
+        note = TWO_LEVELS
         return Omnibus(n, k, test="wilcoxon", p=p, note="; ".join(filter(None, [note, why])))
     needed = min_friedman_blocks(k, alpha)
     if n < needed:
