@@ -60,6 +60,10 @@ class RunInfo:
     #: (metric, context) -> last value; context "" for metrics tracked without one.
     metrics: dict[tuple[str, str], MetricValue] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: What :meth:`to_record` is a function of, as discovery saw it (the fingerprint of the
+    #: run's RocksDB files, its SQLite row, its status); empty when unknown. Lets a campaign
+    #: whose runs all kept their state skip rebuilding its snapshot.
+    state: str = field(default="", repr=False, compare=False)
 
     @property
     def campaign_id(self) -> str | None:

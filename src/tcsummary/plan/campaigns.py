@@ -12,6 +12,7 @@ do the same for the artifact files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..core.files import safe_name, write_if_changed
 from ..core.model import FINISHED, NO_CAMPAIGN, RunInfo
 from ..read.discovery import cache_path, discover_runs
@@ -253,17 +255,23 @@ def plan_repository(
             contexts_found=tuple(sorted({c for r in members for _, c in r.metrics if c})),
             hparams=tuple(sorted({k for r in members for k in r.hparams})),
         )
-        document = {
-            "campaign": label,
-            "settings": {
-                "metrics": list(settings.metrics),
-                "contexts": list(settings.contexts),
-                "groupby": list(settings.groupby),
-            },
-            "runs": [r.to_record() for r in members],
+        chosen = {
+            "metrics": list(settings.metrics),
+            "contexts": list(settings.contexts),
+            "groupby": list(settings.groupby),
         }
-        data = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str).encode()
-        save(campaign.snapshot, data)
+        state = snapshot_state(label, chosen, members)
+        state_file = campaign.snapshot.with_suffix(".state")
+        if not (state and campaign.snapshot.exists() and _read(state_file) == state):
+            document = {
+                "campaign": label,
+                "settings": chosen,
+                "runs": [r.to_record() for r in members],
+            }
+            data = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+            save(campaign.snapshot, data.encode())
+            if state:
+                save(state_file, state.encode())
         if write:
             for batch, (shard, batch_hashes) in batches.items():
                 artifacts = roots[shard] / "artifacts"
@@ -271,6 +279,31 @@ def plan_repository(
                 save(plan.manifest(folder, batch), manifest)
         plan.campaigns[folder] = campaign
     return plan
+
+
+#: Bump when a campaign snapshot's content changes for the same runs (its format).
+SNAPSHOT_FORMAT = 1
+
+
+def snapshot_state(label: str, settings: dict[str, Any], members: list[RunInfo]) -> str:
+    """A digest of everything a campaign's snapshot is made of; empty when a run's is unknown.
+
+    Rebuilding and comparing the snapshot of a 2,500-run campaign costs ~0.4 s on every
+    invocation; when no member changed state (same RocksDB files, SQLite row and status)
+    and the settings are the same, the snapshot on disk is already right.
+    """
+    if any(not r.state for r in members):
+        return ""
+    parts = [f"{SNAPSHOT_FORMAT}", __version__, label, json.dumps(settings, sort_keys=True)]
+    parts += [f"{r.hash}={r.state}" for r in members]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def shard_batches(

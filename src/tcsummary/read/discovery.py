@@ -107,6 +107,8 @@ def discover_runs(
             run = RunInfo.from_record(cache[run_hash]["run"])
             apply_props(run, props.get(run_hash))
             run.status = run_status(aim_dir, run_hash, run.end_time)
+        if fingerprints[run_hash]:
+            run.state = f"{fingerprints[run_hash]}|{run.status}|{props.get(run_hash)!r}"
         runs[run_hash] = run
 
     if save and cache_path is not None and (stale or set(cache) != set(hashes)):
