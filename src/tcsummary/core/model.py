@@ -160,8 +160,6 @@ class RepositoryScan:
     artifacts: dict[str, ArtifactInventory]
     #: folders under artifacts/ that are not named like a run hash.
     stray_artifact_entries: list[str] = field(default_factory=list)
-    #: every folder read (one, or the shards read as one repository).
-    roots: list[Path] = field(default_factory=list)
 
     @property
     def runs_without_artifacts(self) -> list[str]:

@@ -15,8 +15,8 @@ from typing import Any
 from ..core.files import remove_stale_temporaries
 from ..read.aim_reader import aim_dir_of
 from ..read.discovery import cache_path
-from .campaigns import WORK_DIR, RepositoryPlan, plan_repository
-from .comparisons import COMPARISON_FILES, COMPARISONS, ComparisonPlan, plan_comparisons
+from .campaigns import COMPARISONS, WORK_DIR, RepositoryPlan, plan_repository
+from .comparisons import COMPARISON_FILES, ComparisonPlan, plan_comparisons
 from .lock import hold_build_lock
 from .selection import ConfigError, Selection
 from .waiting import wait_until_idle
@@ -121,9 +121,9 @@ def repository_specs(entries: list[Any], base: Path) -> list[RepositorySpec]:
     return specs
 
 
-def output_folders(specs: list[RepositorySpec], output: str | None, base: Path) -> list[Path]:
+def output_folders(specs: list[RepositorySpec], target: Path | None) -> list[Path]:
     """``<root>/campaign_summary`` each, or ``<output>`` (one repository) / ``<output>/<name>``."""
-    if output is None:
+    if target is None:
         for spec in specs:
             if len(spec.roots) > 1:
                 raise ConfigError(
@@ -131,7 +131,6 @@ def output_folders(specs: list[RepositorySpec], output: str | None, base: Path) 
                     "(its reports belong in no single shard, and nothing is written into one)"
                 )
         return [spec.roots[0] / "campaign_summary" for spec in specs]
-    target = (base / output).resolve()
     if len(specs) == 1:
         return [target]
     names = [spec.name for spec in specs]
@@ -143,16 +142,6 @@ def output_folders(specs: list[RepositorySpec], output: str | None, base: Path) 
             "repositories: [{name: a, path: ...}, {name: b, path: ...}]"
         )
     return [target / name for name in names]
-
-
-def comparisons_folder(
-    specs: list[RepositorySpec], summaries: list[Path], output: str | None, base: Path
-) -> Path | None:
-    """``<output>/comparisons``; without ``output``, the one repository's output folder's."""
-    if output is not None:
-        target = (base / output).resolve()
-        return target / COMPARISONS
-    return summaries[0] / COMPARISONS if len(specs) == 1 else None
 
 
 #: What a repository holds that tcsummary must never write into.
@@ -200,13 +189,15 @@ def plan_build(
     selection = Selection.from_config(config)
     campaigns = config["campaigns"]
     wanted = None if campaigns == "all" else [str(c) for c in campaigns]
-    summaries = output_folders(specs, config["output"], base)
-    compared = comparisons_folder(specs, summaries, config["output"], base)
+    target = None if config["output"] is None else (base / config["output"]).resolve()
+    summaries = output_folders(specs, target)
+    # comparisons go to <output>/comparisons, or inside a repository's checked output folder
+    written = summaries + ([target / COMPARISONS] if target else [])
     for spec in specs:
         for root in spec.roots:
             aim_dir_of(root)  # not a repository: nothing is written, not even a lock
-            for summary in summaries + ([compared] if compared else []):
-                check_output(root, summary)
+            for folder in written:
+                check_output(root, folder)
     plans, locks = [], []
     for spec, summary in zip(specs, summaries, strict=True):
         if main_process:
@@ -227,6 +218,6 @@ def plan_build(
                 workers=int(config["workers"]), write=main_process, name=spec.name,
             )
         )
-    comparisons = plan_comparisons(config["comparisons"], plans, compared, config["metrics"])
+    comparisons = plan_comparisons(config["comparisons"], plans, target, config["metrics"])
     return Build(plans, locks, comparisons)
 

@@ -65,8 +65,10 @@ def campaign_folder(label: str) -> str:
 REPORT_MARKERS = ("report.html", "runs.csv", "provenance.json")
 #: How problems.json starts the problem of a report folder no campaign writes any more.
 STALE_FOLDER = "stale campaign folder"
+#: The folder (under the output) that holds one folder per named comparison.
+COMPARISONS = "comparisons"
 #: Folders of the output folder that are not campaign reports.
-RESERVED_FOLDERS = frozenset({WORK_DIR, "comparisons"})
+RESERVED_FOLDERS = frozenset({WORK_DIR, COMPARISONS})
 
 
 def stale_folders(root: Path, summary: Path, current: set[str]) -> list[dict[str, str]]:
@@ -248,7 +250,7 @@ def plan_repository(
             folder=folder,
             runs=hashes,
             settings=settings,
-            batches={batch: members for batch, (_, members) in batches.items()},
+            batches={batch: in_batch for batch, (_, in_batch) in batches.items()},
             split_key=key,
             split_values=split_values(finished, key),
             snapshot=plan.work / folder / "snapshot.json",

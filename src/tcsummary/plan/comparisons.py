@@ -21,11 +21,9 @@ from typing import Any
 
 from ..core.model import NO_CAMPAIGN
 from ..core.values import names_of
-from .campaigns import CampaignPlan, RepositoryPlan
+from .campaigns import COMPARISONS, CampaignPlan, RepositoryPlan
 from .selection import ConfigError
 
-#: The folder (under the output) that holds one folder per named comparison.
-COMPARISONS = "comparisons"
 #: What every comparison folder gets.
 COMPARISON_FILES = (
     "report.html", "report.md", "ranks.csv", "tests.csv", "pairwise.csv",
@@ -191,10 +189,14 @@ def plan_comparison(
 def plan_comparisons(
     entries: list[dict[str, Any]] | None,
     repositories: Sequence[RepositoryPlan],
-    folder: Path | None,
+    output: Path | None,
     default_metrics: Sequence[str],
 ) -> list[ComparisonPlan]:
-    """Every configured comparison, checked against the repositories the build found."""
+    """Every configured comparison, checked against the repositories the build found.
+
+    Each goes to ``<output>/comparisons/<name>``; without ``output``, into the output
+    folder of the one repository it compares (several need ``output``).
+    """
     entries = list(entries or [])
     names = [str(e["name"]) for e in entries]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -204,8 +206,9 @@ def plan_comparisons(
     found = []
     for entry in entries:
         repos = sorted({str(s["repository"]) for s in entry["sources"]})
-        where = folder
-        if where is None:
+        if output is not None:
+            where = output / COMPARISONS
+        else:
             if len(repos) > 1:
                 raise ConfigError(
                     f"comparison {entry['name']!r} spans repositories {', '.join(repos)}: "

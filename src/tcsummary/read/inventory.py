@@ -21,6 +21,7 @@ from ..core.progress import Progress
 from .aim_reader import RUN_HASH, aim_dir_of, read_runs
 from .artifacts import inventory_artifacts
 from .discovery import cache_path, discover_runs, load_cache
+from .shards import merge_runs
 
 
 def artifact_entries(root: Path) -> tuple[list[str], dict[str, str]]:
@@ -169,21 +170,17 @@ def scan_repository(
     root: Path | str,
     validate: bool = True,
     workers: int = 1,
-    work: Path | None = None,
     save: bool = True,
     caches: tuple[Path, Path] | None = None,
 ) -> RepositoryScan:
     """Read every run and artifact folder of a tcbench repository, changing nothing in it.
 
-    ``work``: an output's work folder holding the discovery cache the workflow
-    keeps (and the CLI's artifact cache): runs and folders unchanged since are
-    not read again; ``save`` updates them there. ``caches`` names the two files
-    directly (a shard's). Without either, everything is read.
+    ``caches``: the discovery cache the workflow keeps and the CLI's artifact cache
+    (see :func:`scan_shards`): runs and folders unchanged since are not read again;
+    ``save`` updates them. Without them, everything is read.
     """
     root = Path(root)
     aim_dir_of(root)  # fails first, with a clear message, on a path that is not a repository
-    if caches is None and work is not None:
-        caches = (work / "aim-cache.json", work / "artifacts-cache.json")
     if caches is None:
         runs = {run.hash: run for run in read_runs(root, workers=workers)}
     else:
@@ -204,12 +201,13 @@ def scan_shards(
     roots: list[Path], validate: bool = True, workers: int = 1,
     work: Path | None = None, save: bool = True,
 ) -> RepositoryScan:
-    """Several folders read as one repository: runs joined by hash (:mod:`read.shards`).
+    """One repository, or several folders read as one: runs joined by hash (:mod:`read.shards`).
 
-    A run's artifact folder comes from the shard its kept copy comes from;
-    folders of the other shards without an Aim run there stay orphans.
+    ``work``: an output's work folder, where each folder's caches live (names from
+    :func:`read.discovery.cache_path`, the workflow's own). A run's artifact folder
+    comes from the shard its kept copy comes from; folders of the other shards
+    without an Aim run there stay orphans.
     """
-    from .shards import merge_runs
 
     def caches(i: int) -> tuple[Path, Path] | None:
         if work is None:
@@ -228,10 +226,9 @@ def scan_shards(
         for run_hash, inventory in scan.artifacts.items():
             if merged.shard_of.get(run_hash, i) == i:
                 artifacts.setdefault(run_hash, inventory)
-    for run in merged.runs.values():
-        for problem in merged.problems:
-            if problem["hash"] == run.hash:
-                run.problems.append(problem["problem"])
+    for problem in merged.problems:
+        if problem["hash"] in merged.runs:
+            merged.runs[problem["hash"]].problems.append(problem["problem"])
     return RepositoryScan(
         root=roots[0],
         runs=merged.runs,
@@ -240,5 +237,4 @@ def scan_shards(
             str(root / "artifacts" / name) for root, scan in zip(roots, scans, strict=True)
             for name in scan.stray_artifact_entries
         ),
-        roots=list(roots),
     )
