@@ -369,3 +369,16 @@ def test_the_answer_names_the_comparisons_best_level_even_on_tied_mean_ranks():
                           "stratum": "", "omnibus": "wilcoxon", "omnibus_p": 0.6})
     (answer,) = _answer(ranking, "acc", "test", "source", settings)
     assert answer["best"] == "b" and answer["mean_rank"] == 1.5 and answer["tied"] == ["a"]
+
+
+def test_side_by_side_marks_the_best_by_the_configured_direction():
+    from tcsummary.render.report import side_by_side_tables
+
+    rows = [{"metric": "acc", "context": "test", "configuration": c, "source": "s", "n": 3,
+             "mean": m, "ci95": 1.0} for c, m in (("a", 70.0), ("b", 60.0))]
+    view = {"sources": [{"label": "s"}], "side_by_side": rows, "lower": {"acc": True}}
+    (table,) = side_by_side_tables(view)
+    assert [r["cells"][0]["best"] for r in table["rows"]] == [False, True]
+    view["lower"] = {"acc": False}
+    (table,) = side_by_side_tables(view)
+    assert [r["cells"][0]["best"] for r in table["rows"]] == [True, False]

@@ -250,6 +250,7 @@ def compare(
         "side_by_side": result.side_by_side,
         "alpha": options.alpha,
         "names": options.names,
+        "lower": {m: options.lower(m) for m in settings["metrics"]},
     }
     write_text(work_file, _json(view, default=str))
     record = comparison_provenance(settings, snapshots, snapshot_paths, config)

@@ -247,7 +247,7 @@ def side_by_side_tables(view: dict[str, Any]) -> list[dict[str, Any]]:
         cells[row["source"]] = row
     out = []
     for table in tables.values():
-        lower = lower_is_better(table["metric"])
+        lower = view["lower"][table["metric"]]  # the comparison's setting (config compare)
         rows = []
         for label, cells in table["by_row"].items():
             rows.append({"label": label or "(all runs)", "cells": [
