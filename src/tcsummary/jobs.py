@@ -174,6 +174,7 @@ def aggregate(
         "blocks": ranked.blocks,
         "alpha": compare.alpha,
         "variance": ranked.variance,
+        "lower": {m: compare.lower(m) for m in settings["metrics"]},
     }
     write_text(work_file, _json(view, default=str))
     frame = tcbench.long_frame(snapshot, rows)

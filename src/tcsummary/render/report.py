@@ -24,10 +24,6 @@ from .text import fmt, iso_utc, latex_escape, markdown_escape
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def lower_is_better(metric: str) -> bool:
-    return "loss" in metric or metric in {"duration", "run_duration"}
-
-
 def group_label(keys: Sequence[str], record: dict[str, Any]) -> str:
     if list(keys) == ["campaign_id"]:
         return f"campaign {record['campaign_id']}"
@@ -75,7 +71,7 @@ def metric_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
             ]
             for row in rows:
                 row["label"] = group_label(keys, row)
-            lower = lower_is_better(metric)
+            lower = view["lower"][metric]  # the campaign's setting (config compare)
             columns = ("mean", "median", "min", "max")
             bold = {c: best_flags([r[c] for r in rows], lower) for c in columns}
             figure = svg.dot_whisker(
