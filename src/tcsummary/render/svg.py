@@ -29,6 +29,16 @@ def _blue(value: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+def _head(width: str, height: int | float, title: str) -> list[str]:
+    """The opening of every figure here: the svg element, its title, the bold caption."""
+    return [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' {FONT} font-size='11' role='img'>",
+        f"<title>{escape(title)}</title>",
+        f"<text x='10' y='16' font-size='12' font-weight='bold'>{escape(title)}</text>",
+    ]
+
+
 def _num(value: float, digits: int = 1) -> str:
     return "–" if math.isnan(value) else f"{value:.{digits}f}"
 
@@ -47,10 +57,7 @@ def heatmap(
     width = max(left + n * cell + 20, 20 + CHAR * 1.1 * len(title))
     height = top + n * cell + 20
     out = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-        f"viewBox='0 0 {width} {height}' {FONT} font-size='11' role='img'>",
-        f"<title>{escape(title)}</title>",
-        f"<text x='10' y='16' font-size='12' font-weight='bold'>{escape(title)}</text>",
+        *_head(str(width), height, title),
         f"<text x='{left + n * cell / 2}' y='34' text-anchor='middle'>predicted</text>",
         f"<text transform='translate(14,{top + n * cell / 2}) rotate(-90)' "
         "text-anchor='middle'>true</text>",
@@ -136,10 +143,7 @@ def dot_whisker(
         return left + (value - low) * scale
 
     out = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height}' "
-        f"viewBox='0 0 {width:.0f} {height}' {FONT} font-size='11' role='img'>",
-        f"<title>{escape(title)}</title>",
-        f"<text x='10' y='16' font-size='12' font-weight='bold'>{escape(title)}</text>",
+        *_head(f"{width:.0f}", height, title),
     ]
     axis_y = top + len(labels) * row
     for tick in _nice_ticks(low, high):
@@ -200,10 +204,7 @@ def rank_dots(
         return left + (rank - 1) * scale
 
     out = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height}' "
-        f"viewBox='0 0 {width:.0f} {height}' {FONT} font-size='11' role='img'>",
-        f"<title>{escape(title)}</title>",
-        f"<text x='10' y='16' font-size='12' font-weight='bold'>{escape(title)}</text>",
+        *_head(f"{width:.0f}", height, title),
     ]
     axis_y = top + len(levels) * row
     for tick in range(1, k + 1):
