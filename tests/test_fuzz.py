@@ -3,6 +3,7 @@ documented ArtifactFormatError (one line naming the file), never another excepti
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -116,3 +117,20 @@ def test_a_valid_pair_still_parses(tmp_path):
     matrix = parse_confusion_matrix(tmp_path / "m.csv")
     check_report_matches_matrix(report, matrix)
     assert math.isclose(report.accuracy, 9 / 14)
+
+
+JSON_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(),
+)
+
+
+@SETTINGS
+@given(value=st.one_of(JSON_SCALARS, st.lists(JSON_SCALARS, max_size=3),
+                       st.dictionaries(st.text(max_size=3), JSON_SCALARS, max_size=3)))
+def test_identity_fast_paths_write_what_json_writes(value):
+    """identity() skips json.dumps for plain values; the key must not change by it."""
+    from tcsummary.core.values import identity, is_missing
+
+    expected = "null" if is_missing(value) else json.dumps(value, sort_keys=True, default=str)
+    assert identity(value) == expected

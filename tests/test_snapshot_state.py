@@ -46,3 +46,64 @@ def test_a_deleted_snapshot_or_other_settings_rebuild_it(modern_repo, tmp_path):
     wider = plan_repository(root, out, Selection(metrics=("acc", "f1")))
     assert json.loads(snapshot.read_bytes())["settings"]["metrics"] == ["acc", "f1"]
     assert next(iter(wider.campaigns.values())).settings.metrics == ("acc", "f1")
+
+
+def _plans(plan):
+    return {f: (c.runs, c.settings, c.batches, c.split_values, c.contexts_found, c.hparams)
+            for f, c in plan.campaigns.items()}
+
+
+def test_an_unchanged_repository_is_planned_from_the_memo_without_reading_records(
+        modern_repo, tmp_path, monkeypatch):
+    """The no-op path: same run states, same plan, no discovery cache loaded."""
+    from tcsummary.plan import campaigns as module
+
+    root, out = modern_repo.root, tmp_path / "out"
+    first = plan_repository(root, out, SELECTION)
+    problems = (out / ".tcsummary" / "problems.json").read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the memo should have answered")
+
+    monkeypatch.setattr(module, "discover_runs", refuse)
+    again = plan_repository(root, out, SELECTION)
+    assert _plans(again) == _plans(first)
+    assert (out / ".tcsummary" / "problems.json").read_bytes() == problems
+    monkeypatch.undo()
+    # a stray artifact entry is not a run change, yet the problems see it
+    (root / "artifacts" / "notes.txt").write_text("x")
+    monkeypatch.setattr(module, "discover_runs", refuse)
+    plan_repository(root, out, SELECTION)
+    assert b"notes.txt" in (out / ".tcsummary" / "problems.json").read_bytes()
+
+
+def test_a_resumed_run_and_a_renamed_run_are_read_again(modern_repo, tmp_path):
+    """A run reopened by aim and given a new value, or renamed in SQLite, misses the memo."""
+    import sqlite3
+
+    import aim
+
+    root, out = modern_repo.root, tmp_path / "out"
+    plan = plan_repository(root, out, SELECTION)
+    folder = next(f for f in plan.campaigns if f != "_no_campaign")
+    victim = plan.campaigns[folder].runs[0]
+    before = plan.campaigns[folder].snapshot.read_bytes()
+    time.sleep(0.01)
+    run = aim.Run(run_hash=victim, repo=str(root), system_tracking_interval=None,
+                  capture_terminal_logs=False)
+    run.track(12.5, name="acc", context={"subset": "test-resumed"}, step=99)
+    run.close()
+    after = plan_repository(root, out, SELECTION).campaigns[folder]
+    record = next(r for r in json.loads(after.snapshot.read_bytes())["runs"]
+                  if r["hash"] == victim)
+    assert ["acc", "test-resumed", 12.5, 99] in record["metrics"]
+    assert "test-resumed" in after.contexts_found
+    assert after.snapshot.read_bytes() != before
+    con = sqlite3.connect(root / ".aim" / "run_metadata.sqlite")
+    con.execute("UPDATE run SET name = 'renamed' WHERE hash = ?", (victim,))
+    con.commit()
+    con.close()
+    renamed = plan_repository(root, out, SELECTION).campaigns[folder]
+    record = next(r for r in json.loads(renamed.snapshot.read_bytes())["runs"]
+                  if r["hash"] == victim)
+    assert record["name"] == "renamed"

@@ -38,6 +38,10 @@ def identity(value: Any) -> str:
         return f'"{value}"'  # what json.dumps writes, without its cost (called per cell)
     if kind is int:
         return str(value)
+    if kind is float and math.isfinite(value):
+        return repr(value)  # json.dumps writes a finite float as its repr
+    if kind is bool:
+        return "true" if value else "false"
     if is_missing(value):
         return "null"
     return json.dumps(value, sort_keys=True, default=str)

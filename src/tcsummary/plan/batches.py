@@ -39,22 +39,24 @@ def batch_manifest(artifacts: Path, hashes: list[str], contexts: tuple[str, ...]
     """
     wanted = wanted_files(contexts)
     runs: dict[str, Any] = {}
+    base = str(artifacts)
     for run_hash in hashes:
-        try:
-            found = {entry.name: entry for entry in os.scandir(artifacts / run_hash)}
-        except OSError:  # no folder (or not a readable one): extraction says which
-            runs[run_hash] = None
-            continue
+        folder = os.path.join(base, run_hash)
         entries = []
         for name in wanted:
-            if name not in found:
-                continue
+            path = os.path.join(folder, name)
             try:
-                stat = found[name].stat()  # follows symlinks, like reading the file
+                stat = os.stat(path)  # follows symlinks, like reading the file
+            except FileNotFoundError:
+                if os.path.lexists(path):  # a broken link: extraction says which
+                    entries.append([name, None, None])
+                continue
             except OSError:
                 entries.append([name, None, None])
                 continue
             entries.append([name, stat.st_size, stat.st_mtime_ns])
+        if not entries and not os.path.isdir(folder):
+            entries = None  # no folder (or not a readable one): extraction says which
         runs[run_hash] = entries
     document = {"artifacts": str(artifacts), "contexts": list(contexts), "runs": runs}
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()

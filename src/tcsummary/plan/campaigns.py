@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..core.files import safe_name, write_if_changed
+from ..core.files import safe_name, write_bytes, write_if_changed
+from ..core.memory import gc_paused
 from ..core.model import FINISHED, NO_CAMPAIGN, RunInfo
-from ..read.discovery import cache_path, discover_runs
-from ..read.inventory import repository_problems
+from ..read.aim_reader import run_status
+from ..read.discovery import RepositoryState, cache_path, discover_runs, repository_state
+from ..read.inventory import artifact_problems, unreadable_problems
 from ..read.shards import MergedRuns, merge_runs
 from .batches import batch_manifest, batch_names
 from .selection import CampaignSettings, ConfigError, Selection, check_selection, resolve
@@ -181,21 +183,23 @@ class RepositoryPlan:
 
 
 def discover_repository(
-    roots: Sequence[Path], work: Path, workers: int = 1, save: bool = True
-) -> tuple[MergedRuns, list[dict[str, str]]]:
-    """Every run of a (possibly sharded) repository, and the problems outside any campaign."""
+    roots: Sequence[Path],
+    work: Path,
+    states: Sequence[RepositoryState],
+    workers: int = 1,
+    save: bool = True,
+) -> tuple[list[dict[str, RunInfo]], MergedRuns]:
+    """Every run of each shard of a (possibly sharded) repository, and the runs joined."""
     per_shard = [
-        discover_runs(root, cache_path=cache_path(work, roots, i), workers=workers, save=save)
-        for i, root in enumerate(roots)
+        discover_runs(root, cache_path(work, roots, i), workers=workers, save=save, state=state)
+        for i, (root, state) in enumerate(zip(roots, states, strict=True))
     ]
-    merged = merge_runs(roots, per_shard)
-    problems = []
-    for root, runs in zip(roots, per_shard, strict=True):
-        found = repository_problems(root, runs)
-        if len(roots) > 1:
-            found = [{**p, "path": str(root / p["path"])} for p in found]
-        problems += found
-    return merged, problems + merged.problems
+    return per_shard, merge_runs(roots, per_shard)
+
+
+def _in_shard(problems: list[dict[str, str]], root: Path, sharded: bool) -> list[dict[str, str]]:
+    """Problems of one shard, their paths made absolute when the repository has several."""
+    return [{**p, "path": str(root / p["path"])} for p in problems] if sharded else problems
 
 
 def plan_repository(
@@ -212,6 +216,8 @@ def plan_repository(
     ``root`` is one folder, or the list of shards read as one repository.
     ``write=False`` plans without writing anything: a cluster job re-parses the
     workflow and must see the files the main process wrote, not rewrite them.
+    When no run changed state since the last plan (:class:`PlanMemo`), the plan
+    is read back instead of rebuilt from every run's record.
     """
     def save(path: Path, data: bytes) -> None:
         if write:
@@ -220,15 +226,51 @@ def plan_repository(
     roots = [Path(r).resolve() for r in ([root] if isinstance(root, str | Path) else root)]
     summary = Path(summary).resolve() if summary else roots[0] / "campaign_summary"
     plan = RepositoryPlan(root=roots[0], summary=summary, roots=roots, name=name)
-    merged, problems = discover_repository(roots, plan.work, workers=workers, save=write)
+    states = [repository_state(r) for r in roots]
+    header = {
+        "format": PLAN_MEMO_FORMAT, "version": __version__, "roots": [str(r) for r in roots],
+        "summary": str(summary), "name": plan.name, "campaigns": campaigns,
+        "selection": [selection.metrics, selection.contexts, selection.groupby],
+    }
+    memo = PlanMemo.load(plan.work / PLAN_MEMO, header, states)
+    if memo is None or not memo.restore(plan):
+        memo = _plan_campaigns(plan, selection, campaigns, states, header, workers, write)
+        if write and memo.key:
+            write_bytes(plan.work / PLAN_MEMO, memo.encode())
+    problems: list[dict[str, str]] = []
+    for i, (shard, state) in enumerate(zip(roots, states, strict=True)):
+        problems += memo.unreadable[i]
+        problems += _in_shard(artifact_problems(shard, state.hashes), shard, plan.sharded)
+    problems += memo.merge_problems
+    problems += stale_folders(roots[0], summary, set(memo.folders))
+    save(plan.problems, json.dumps(problems, indent=1).encode())
+    if write:
+        for campaign in plan.campaigns.values():
+            for batch, (shard, batch_hashes) in memo.batches[campaign.folder].items():
+                artifacts = roots[shard] / "artifacts"
+                manifest = batch_manifest(artifacts, batch_hashes, campaign.settings.contexts)
+                save(plan.manifest(campaign.folder, batch), manifest)
+    return plan
+
+
+def _plan_campaigns(
+    plan: RepositoryPlan,
+    selection: Selection,
+    campaigns: list[str] | None,
+    states: list[RepositoryState],
+    header: dict[str, Any],
+    workers: int,
+    write: bool,
+) -> PlanMemo:
+    """Plan every campaign from the runs' records; write the snapshots that changed."""
+    roots = plan.roots
+    per_shard, merged = discover_repository(roots, plan.work, states, workers, save=write)
     runs = merged.runs
     readable = [r for r in runs.values() if not r.unreadable]
     where = str(roots[0]) if len(roots) == 1 else f"repository {plan.name}"
     if readable:
         check_selection(selection, readable, where=where)
     by_campaign = group_by_campaign(runs.values())
-    problems += stale_folders(roots[0], summary, {campaign_folder(lb) for lb in by_campaign})
-    save(plan.problems, json.dumps(problems, indent=1).encode())
     if campaigns is not None:
         unknown = sorted(set(campaigns) - set(by_campaign))
         if unknown:
@@ -236,6 +278,15 @@ def plan_repository(
                 f"{where}: unknown campaign {', '.join(map(repr, unknown))}; the repository "
                 f"has: {', '.join(sorted(by_campaign)) or 'none'}"
             )
+    memo = PlanMemo(
+        key=plan_key(header, [[(h, r.state) for h, r in shard.items()] for shard in per_shard]),
+        unfinished=[sorted(h for h, r in shard.items() if r.end_time is None)
+                    for shard in per_shard],
+        unreadable=[_in_shard(unreadable_problems(shard), root, plan.sharded)
+                    for root, shard in zip(roots, per_shard, strict=True)],
+        merge_problems=merged.problems,
+        folders=[campaign_folder(label) for label in by_campaign],
+    )
     for label, members in by_campaign.items():
         if campaigns is not None and label not in campaigns:
             continue
@@ -271,16 +322,161 @@ def plan_repository(
                 "runs": [r.to_record() for r in members],
             }
             data = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
-            save(campaign.snapshot, data.encode())
-            if state:
-                save(state_file, state.encode())
-        if write:
-            for batch, (shard, batch_hashes) in batches.items():
-                artifacts = roots[shard] / "artifacts"
-                manifest = batch_manifest(artifacts, batch_hashes, settings.contexts)
-                save(plan.manifest(folder, batch), manifest)
+            if write:
+                write_if_changed(campaign.snapshot, data.encode())
+                if state:
+                    write_if_changed(state_file, state.encode())
+        if not state:
+            memo.key = ""  # a run's state is unknown: nothing to compare a later plan with
         plan.campaigns[folder] = campaign
-    return plan
+        memo.campaigns.append(campaign)
+        memo.snapshot_states[folder] = state
+        memo.batches[folder] = batches
+    return memo
+
+
+#: The plan memo's file in the work folder (see :class:`PlanMemo`).
+PLAN_MEMO = "plan.json"
+#: Bump when what the plan memo stores changes shape.
+PLAN_MEMO_FORMAT = 1
+
+
+def plan_key(header: dict[str, Any], shards: list[list[tuple[str, str]]]) -> str:
+    """A digest of everything a repository's plan is made of; empty when a run's is unknown.
+
+    ``shards``: per shard, each run's hash and state (RocksDB fingerprint, status,
+    SQLite row; :meth:`RepositoryState.run_state`).
+    """
+    parts = [json.dumps(header, sort_keys=True)]
+    for index, runs in enumerate(shards):
+        parts.append(f"shard {index}")
+        for run_hash, state in runs:
+            if not state:
+                return ""
+            parts.append(f"{run_hash}={state}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class PlanMemo:
+    """A repository's plan as of its runs' states, so a no-op need not read every record.
+
+    Loading a 10,000-run discovery cache and rebuilding the runs costs ~1 s on
+    every invocation, while the plan (campaigns, their runs, settings, batches)
+    depends only on the runs' states, the selection and the folders. When those
+    digest to the memo's :attr:`key` the plan is read back from it. What can
+    change without any run changing (artifact folders, stale report folders,
+    batch manifests) is recomputed either way. A memo only: anything wrong with
+    it costs time, never correctness.
+    """
+
+    key: str
+    #: per shard, the runs without an end time (their status is decided afresh).
+    unfinished: list[list[str]]
+    #: per shard, the problems of unreadable runs; then the problems of merging shards.
+    unreadable: list[list[dict[str, str]]]
+    merge_problems: list[dict[str, str]]
+    #: the folder of every campaign of the repository (selected or not).
+    folders: list[str] = field(default_factory=list)
+    campaigns: list[CampaignPlan] = field(default_factory=list)
+    #: campaign folder -> the digest its snapshot was written with.
+    snapshot_states: dict[str, str] = field(default_factory=dict)
+    #: campaign folder -> batch -> (shard index, run hashes).
+    batches: dict[str, dict[str, tuple[int, list[str]]]] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        record = {
+            "key": self.key,
+            "unfinished": self.unfinished,
+            "unreadable": self.unreadable,
+            "merge_problems": self.merge_problems,
+            "folders": self.folders,
+            "campaigns": [_campaign_record(c) for c in self.campaigns],
+            "snapshot_states": self.snapshot_states,
+            "batches": self.batches,
+        }
+        return json.dumps(record, separators=(",", ":"), default=str).encode()
+
+    @classmethod
+    def load(
+        cls, path: Path, header: dict[str, Any], states: Sequence[RepositoryState]
+    ) -> PlanMemo | None:
+        """The memo at ``path`` if the runs are in the states it was made for, else None."""
+        try:
+            record = json.loads(path.read_bytes())
+            unfinished = record["unfinished"]
+            if len(unfinished) != len(states):
+                return None
+            shards = []
+            for state, open_runs in zip(states, unfinished, strict=True):
+                still_open = set(open_runs)
+                shards.append([
+                    (h, state.run_state(
+                        h, run_status(state.aim_dir, h, None) if h in still_open else FINISHED
+                    ))
+                    for h in state.hashes
+                ])
+            key = plan_key(header, shards)
+            if not key or key != record["key"]:
+                return None
+            return cls(
+                key=key,
+                unfinished=unfinished,
+                unreadable=record["unreadable"],
+                merge_problems=record["merge_problems"],
+                folders=list(record["folders"]),
+                campaigns=[_campaign_from_record(c) for c in record["campaigns"]],
+                snapshot_states=record["snapshot_states"],
+                batches={
+                    folder: {b: (int(s), list(hs)) for b, (s, hs) in batches.items()}
+                    for folder, batches in record["batches"].items()
+                },
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def restore(self, plan: RepositoryPlan) -> bool:
+        """Put the memo's campaigns into ``plan`` if every snapshot is still the one it made."""
+        for campaign in self.campaigns:
+            state = self.snapshot_states.get(campaign.folder, "")
+            state_file = campaign.snapshot.with_suffix(".state")
+            if not (state and campaign.snapshot.exists() and _read(state_file) == state):
+                return False
+        plan.campaigns = {c.folder: c for c in self.campaigns}
+        return True
+
+
+def _campaign_record(campaign: CampaignPlan) -> dict[str, Any]:
+    return {
+        "label": campaign.label,
+        "folder": campaign.folder,
+        "runs": campaign.runs,
+        "settings": [campaign.settings.metrics, campaign.settings.contexts,
+                     campaign.settings.groupby],
+        "batches": campaign.batches,
+        "split_key": campaign.split_key,
+        "split_values": campaign.split_values,
+        "snapshot": str(campaign.snapshot),
+        "contexts_found": campaign.contexts_found,
+        "hparams": campaign.hparams,
+    }
+
+
+def _campaign_from_record(record: dict[str, Any]) -> CampaignPlan:
+    metrics, contexts, groupby = record["settings"]
+    return CampaignPlan(
+        label=record["label"],
+        folder=record["folder"],
+        runs=list(record["runs"]),
+        settings=CampaignSettings(tuple(metrics), tuple(contexts), tuple(groupby)),
+        batches={b: list(hs) for b, hs in record["batches"].items()},
+        split_key=record["split_key"],
+        # hparam values as RunInfo holds them: JSON lists are tuples there
+        split_values=[tuple(v) if isinstance(v, list) else v for v in record["split_values"]],
+        snapshot=Path(record["snapshot"]),
+        contexts_found=tuple(record["contexts_found"]),
+        hparams=tuple(record["hparams"]),
+    )
 
 
 #: Bump when a campaign snapshot's content changes for the same runs (its format).
@@ -323,4 +519,5 @@ def shard_batches(
 
 
 def read_snapshot(path: Path | str) -> dict[str, Any]:
-    return json.loads(Path(path).read_bytes())
+    with gc_paused():
+        return json.loads(Path(path).read_bytes())

@@ -22,10 +22,19 @@ def varying_hparams(runs: Sequence[RunInfo], exclude: Iterable[str] = CAMPAIGN_K
     """hparams with more than one distinct value among ``runs`` (missing counts as a value)."""
     excluded = set(exclude)
     names = sorted({k for r in runs for k in r.hparams} - excluded)
-    return [
-        name for name in names
-        if len({hv.identity(r.hparams.get(name)) for r in runs}) > 1
-    ]
+    return [name for name in names if _varies(runs, name)]
+
+
+def _varies(runs: Sequence[RunInfo], name: str) -> bool:
+    """Whether ``name`` has two distinct values (stops at the first difference)."""
+    first: str | None = None
+    for run in runs:
+        value = hv.identity(run.hparams.get(name))
+        if first is None:
+            first = value
+        elif value != first:
+            return True
+    return False
 
 
 @dataclass

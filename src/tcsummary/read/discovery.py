@@ -4,7 +4,7 @@ Snakemake needs each campaign's runs when it builds the DAG (a checkpoint would
 never see new runs), so discovery runs at parse time, on every invocation. Opening
 a run's RocksDB costs ~2 ms; a 10,000-run repository would cost 20+ s before any
 work. So each run's Aim record is cached, keyed by a fingerprint of its metadata
-container (names, sizes and mtimes of the files RocksDB wrote), and only runs whose
+container (:func:`run_fingerprint`), and only runs whose
 fingerprint changed are read again. What is cheap or can change without RocksDB
 changing (SQLite props, whether a writer is still alive) is read fresh each time.
 
@@ -17,12 +17,15 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.files import write_bytes
+from ..core.memory import gc_paused
 from ..core.model import RunInfo
 from .aim_reader import (
+    RunProps,
     aim_dir_of,
     apply_props,
     list_run_hashes,
@@ -31,24 +34,65 @@ from .aim_reader import (
     run_status,
 )
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 def run_fingerprint(aim_dir: Path, run_hash: str) -> str:
-    """Names, sizes and mtimes of the files in the run's metadata container.
+    """What changes whenever RocksDB writes to the run's metadata container.
 
-    RocksDB never rewrites a table file in place: new data means a new file, a
-    grown write-ahead log or a new MANIFEST, so any change of the run shows here.
+    RocksDB never rewrites a table file in place: new data means a new file (a
+    table, a write-ahead log, a MANIFEST; also every time a writer opens the run),
+    which changes the folder's mtime, or a write-ahead log or MANIFEST growing in
+    place. So the folder's mtime plus the names, sizes and mtimes of those two
+    kinds of files show any change; stat'ing the immutable ones too cost a third
+    of a no-op's planning at 10,000 runs.
     """
-    folder = aim_dir / "meta" / "chunks" / run_hash
-    entries = []
+    return _fingerprint(os.path.join(aim_dir, "meta", "chunks", run_hash))
+
+
+def _fingerprint(folder: str) -> str:
     try:
+        entries = [f"{os.stat(folder).st_mtime_ns}"]
         for entry in os.scandir(folder):
-            stat = entry.stat()
-            entries.append(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
+            name = entry.name
+            if name.endswith(".log") or name.startswith("MANIFEST"):
+                stat = entry.stat()
+                entries.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
+            else:
+                entries.append(name)
     except OSError:
         return ""
     return "|".join(sorted(entries))
+
+
+@dataclass
+class RepositoryState:
+    """What discovery looks at on every invocation, before reading any run.
+
+    Run hashes, each run's container fingerprint and its SQLite row: with the
+    status of the runs still open, everything a run's record can depend on.
+    """
+
+    aim_dir: Path
+    hashes: list[str]
+    fingerprints: dict[str, str]
+    props: dict[str, RunProps]
+
+    def run_state(self, run_hash: str, status: str) -> str:
+        """One run's state as snapshots and the plan memo compare it ("" when unknown)."""
+        fingerprint = self.fingerprints.get(run_hash, "")
+        if not fingerprint:
+            return ""
+        return f"{fingerprint}|{status}|{self.props.get(run_hash)!r}"
+
+
+def repository_state(root: Path | str) -> RepositoryState:
+    """Hashes, fingerprints and SQLite rows of a repository's runs (stats, one query)."""
+    aim_dir = aim_dir_of(Path(root))
+    hashes = list_run_hashes(aim_dir)
+    chunks = os.path.join(aim_dir, "meta", "chunks")
+    fingerprints = {h: _fingerprint(os.path.join(chunks, h)) for h in hashes}
+    return RepositoryState(aim_dir, hashes, fingerprints, read_run_props(aim_dir))
 
 
 def cache_path(work: Path, roots: Sequence[Path], index: int, kind: str = "aim") -> Path:
@@ -72,7 +116,8 @@ def load_cache(path: Path | None, version: int) -> dict[str, dict[str, Any]]:
     if path is None:
         return {}
     try:
-        data = json.loads(path.read_bytes())
+        with gc_paused():
+            data = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("version") != version:
@@ -82,34 +127,39 @@ def load_cache(path: Path | None, version: int) -> dict[str, dict[str, Any]]:
 
 
 def discover_runs(
-    root: Path | str, cache_path: Path | None = None, workers: int = 1, save: bool = True
+    root: Path | str,
+    cache_path: Path | None = None,
+    workers: int = 1,
+    save: bool = True,
+    state: RepositoryState | None = None,
 ) -> dict[str, RunInfo]:
     """Every Aim run of the repository, re-reading only runs that changed since the cache.
 
     Props come from SQLite each time and the status of every run without an
     end time is decided again (a writer may have died without changing a file).
     With ``save=False`` the cache is only read (a cluster job re-parsing the workflow).
+    ``state``: :func:`repository_state` of ``root`` when the caller already has it.
     """
     root = Path(root)
-    aim_dir = aim_dir_of(root)
-    hashes = list_run_hashes(aim_dir)
-    props = read_run_props(aim_dir)
+    state = state or repository_state(root)
+    aim_dir, hashes, props, fingerprints = (
+        state.aim_dir, state.hashes, state.props, state.fingerprints
+    )
     cache = load_cache(cache_path, CACHE_VERSION)
-    fingerprints = {h: run_fingerprint(aim_dir, h) for h in hashes}
     stale = [h for h in hashes if cache.get(h, {}).get("fingerprint") != fingerprints[h]]
     fresh = {run.hash: run for run in read_runs(root, stale, workers=workers)} if stale else {}
 
     runs: dict[str, RunInfo] = {}
-    for run_hash in hashes:
-        if run_hash in fresh:
-            run = fresh[run_hash]
-        else:
-            run = RunInfo.from_record(cache[run_hash]["run"])
-            apply_props(run, props.get(run_hash))
-            run.status = run_status(aim_dir, run_hash, run.end_time)
-        if fingerprints[run_hash]:
-            run.state = f"{fingerprints[run_hash]}|{run.status}|{props.get(run_hash)!r}"
-        runs[run_hash] = run
+    with gc_paused():
+        for run_hash in hashes:
+            if run_hash in fresh:
+                run = fresh[run_hash]
+            else:
+                run = RunInfo.from_record(cache[run_hash]["run"])
+                apply_props(run, props.get(run_hash))
+                run.status = run_status(aim_dir, run_hash, run.end_time)
+            run.state = state.run_state(run_hash, run.status)
+            runs[run_hash] = run
 
     if save and cache_path is not None and (stale or set(cache) != set(hashes)):
         entries = {

@@ -11,10 +11,12 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..core.files import write_bytes
+from ..core.memory import gc_paused
 from ..core.model import UNREADABLE, ArtifactInventory, RepositoryScan, RunInfo
 from ..core.parallel import map_chunks
 from ..core.progress import Progress
@@ -50,8 +52,8 @@ def artifact_entries(root: Path) -> tuple[list[str], dict[str, str]]:
     return folders, strays
 
 
-def repository_problems(root: Path, runs: dict[str, RunInfo]) -> list[dict[str, str]]:
-    """What is wrong outside any campaign: unreadable runs, stray entries, orphan folders."""
+def unreadable_problems(runs: dict[str, RunInfo]) -> list[dict[str, str]]:
+    """Runs whose Aim metadata cannot be read: no campaign, so only the index lists them."""
     problems = []
     for run in runs.values():
         if run.unreadable:
@@ -61,16 +63,23 @@ def repository_problems(root: Path, runs: dict[str, RunInfo]) -> list[dict[str, 
                 "path": f".aim/meta/chunks/{run.hash}",
                 "problem": f"{reason}; its campaign is unknown, so it is in no report",
             })
+    return problems
+
+
+def artifact_problems(root: Path, hashes: Iterable[str]) -> list[dict[str, str]]:
+    """Stray entries of ``artifacts/`` and run folders without an Aim run among ``hashes``."""
+    known = set(hashes)
     folders, strays = artifact_entries(root)
     found = [(name, why, "") for name, why in strays.items()]
     found += [
         (name, "artifact folder without an Aim run (the run was deleted or never reached "
          "Aim); not in any report", name)
-        for name in folders if name not in runs
+        for name in folders if name not in known
     ]
-    for name, why, run_hash in sorted(found):
-        problems.append({"hash": run_hash, "path": f"artifacts/{name}", "problem": why})
-    return problems
+    return [
+        {"hash": run_hash, "path": f"artifacts/{name}", "problem": why}
+        for name, why, run_hash in sorted(found)
+    ]
 
 
 def _inventory_chunk(folder: Path, validate: bool, names: list[str]) -> list[ArtifactInventory]:
@@ -146,11 +155,12 @@ def cached_inventories(
     with Progress(label, len(stale)) as progress:
         work = functools.partial(_inventory_chunk, artifacts, validate)
         fresh = {inv.hash: inv for inv in map_chunks(work, stale, workers, progress=progress)}
-    found = [
-        fresh[name] if name in fresh
-        else inventory_from_record(artifacts / name, name, known[name]["inventory"])
-        for name in folders
-    ]
+    with gc_paused():
+        found = [
+            fresh[name] if name in fresh
+            else inventory_from_record(artifacts / name, name, known[name]["inventory"])
+            for name in folders
+        ]
     if cache is not None and save and (stale or set(known) != set(folders)):
         entries = {
             inv.hash: {

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ArtifactFormatError
+from ..core.memory import gc_paused
 from ..core.parallel import map_chunks
 from ..read.artifacts import (
     CLASS_REPORT_SUFFIX,
@@ -157,7 +158,8 @@ def read_memo(path: Path) -> dict[str, dict[str, Any]]:
 
 def read_extractions(paths: Iterable[Path]) -> dict[str, dict[str, Any]]:
     records: dict[str, dict[str, Any]] = {}
-    for path in paths:
-        for record in json.loads(Path(path).read_bytes()):
-            records[record["hash"]] = record
+    with gc_paused():
+        for path in paths:
+            for record in json.loads(Path(path).read_bytes()):
+                records[record["hash"]] = record
     return records
