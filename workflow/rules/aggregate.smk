@@ -74,6 +74,7 @@ rule aggregate:
     resources:
         mem_mb=1000,
         runtime=10,
+        in_process=1,
     params:
         root=get_root,
         tcbench_files=get_tcbench_files,
@@ -104,6 +105,7 @@ rule tcbench_files:
     resources:
         mem_mb=1000,
         runtime=10,
+        in_process=1,
     run:
         from tcsummary.jobs import tcbench_files
 

@@ -51,6 +51,7 @@ rule compare:
     resources:
         mem_mb=1000,
         runtime=10,
+        in_process=1,
     params:
         settings=get_comparison_settings,
         config={"compare": config["compare"]},
