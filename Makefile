@@ -15,6 +15,11 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# The tests add pytest, the SLURM executor plugin, selenium and the reference packages.
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
@@ -36,15 +41,15 @@ report: $(VENV)/.installed $(EXAMPLE)/.aim
 		"$(CURDIR)/$(EXAMPLE)"/campaign_summary/comparisons/*/report.html
 
 ## Run every test, the slow end-to-end ones included (what CI runs).
-test: $(VENV)/.installed
+test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## The quick subset for development.
-test-fast: $(VENV)/.installed
+test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
 
 ## Regenerate the aim 3.17.4 fixture (needs network for its own virtual environment).
