@@ -42,13 +42,15 @@ def problems_of(run: RunInfo, inventory: ArtifactInventory | None) -> list[str]:
 def runs_frame(scan: RepositoryScan, campaign: str | None = None) -> pd.DataFrame:
     """One row per Aim run: identity, status, timing, artifacts, problems, every hparam."""
     records = []
-    for run in sorted(scan.runs.values(), key=lambda r: (r.campaign, r.creation_time or 0, r.hash)):
-        if campaign is not None and run.campaign != campaign:
+    labelled = [(run.campaign, run) for run in scan.runs.values()]
+    labelled.sort(key=lambda pair: (pair[0], pair[1].creation_time or 0, pair[1].hash))
+    for label, run in labelled:
+        if campaign is not None and label != campaign:
             continue
         inventory = scan.artifacts.get(run.hash)
         record: dict[str, Any] = {
             "hash": run.hash,
-            "campaign": run.campaign,
+            "campaign": label,
             "experiment": run.experiment,
             "status": run.status,
             "created": iso_utc(run.creation_time),
@@ -72,6 +74,13 @@ def runs_frame(scan: RepositoryScan, campaign: str | None = None) -> pd.DataFram
 
 def _integer_column(series: pd.Series) -> bool:
     """Ints, or ints turned float by pandas because some runs lack the hparam."""
+    if series.dtype == "int64":
+        return True
+    if series.dtype == "float64":  # numbers only: whole ones with gaps are ints pandas widened
+        values = series.dropna()
+        return bool(len(values) and len(values) < len(series) and (values % 1 == 0).all())
+    if series.dtype != object:
+        return False
     values = series.dropna()
     if not len(values) or any(isinstance(v, bool) for v in values):
         return False
