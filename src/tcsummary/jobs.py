@@ -172,9 +172,8 @@ def aggregate(
         "paper_tables": ranked.tables,
         "diagrams": ranked.diagrams,
         "blocks": ranked.blocks,
-        "alpha": compare.alpha,
         "variance": ranked.variance,
-        "lower": {m: compare.lower(m) for m in settings["metrics"]},
+        **compare.view(settings["metrics"]),
     }
     write_text(work_file, _json(view, default=str))
     frame = tcbench.long_frame(snapshot, rows)
@@ -249,9 +248,8 @@ def compare(
         "tests": result.ranking.tests,
         "by_source": result.by_source,
         "side_by_side": result.side_by_side,
-        "alpha": options.alpha,
         "names": options.names,
-        "lower": {m: options.lower(m) for m in settings["metrics"]},
+        **options.view(settings["metrics"]),
     }
     write_text(work_file, _json(view, default=str))
     record = comparison_provenance(settings, snapshots, snapshot_paths, config)

@@ -128,6 +128,8 @@ class CampaignPlan:
     #: contexts with a tracked metric in some run, and every hparam name (what comparisons check).
     contexts_found: tuple[str, ...] = ()
     hparams: tuple[str, ...] = ()
+    #: batch -> index of the shard (in ``RepositoryPlan.roots``) whose artifacts it reads.
+    batch_shards: dict[str, int] = field(default_factory=dict)
 
     @property
     def tcbench_files(self) -> list[str]:
@@ -246,8 +248,8 @@ def plan_repository(
     save(plan.problems, json.dumps(problems, indent=1).encode())
     if write:
         for campaign in plan.campaigns.values():
-            for batch, (shard, batch_hashes) in memo.batches[campaign.folder].items():
-                artifacts = roots[shard] / "artifacts"
+            for batch, batch_hashes in campaign.batches.items():
+                artifacts = roots[campaign.batch_shards[batch]] / "artifacts"
                 manifest = batch_manifest(artifacts, batch_hashes, campaign.settings.contexts)
                 save(plan.manifest(campaign.folder, batch), manifest)
     return plan
@@ -307,6 +309,7 @@ def _plan_campaigns(
             snapshot=plan.work / folder / "snapshot.json",
             contexts_found=tuple(sorted({c for r in members for _, c in r.metrics if c})),
             hparams=tuple(sorted({k for r in members for k in r.hparams})),
+            batch_shards={batch: shard for batch, (shard, _) in batches.items()},
         )
         chosen = {
             "metrics": list(settings.metrics),
@@ -314,8 +317,7 @@ def _plan_campaigns(
             "groupby": list(settings.groupby),
         }
         state = snapshot_state(label, chosen, members)
-        state_file = campaign.snapshot.with_suffix(".state")
-        if not (state and campaign.snapshot.exists() and _read(state_file) == state):
+        if not snapshot_is_current(campaign.snapshot, state):
             document = {
                 "campaign": label,
                 "settings": chosen,
@@ -325,20 +327,19 @@ def _plan_campaigns(
             if write:
                 write_if_changed(campaign.snapshot, data.encode())
                 if state:
-                    write_if_changed(state_file, state.encode())
+                    write_if_changed(campaign.snapshot.with_suffix(".state"), state.encode())
         if not state:
             memo.key = ""  # a run's state is unknown: nothing to compare a later plan with
         plan.campaigns[folder] = campaign
         memo.campaigns.append(campaign)
         memo.snapshot_states[folder] = state
-        memo.batches[folder] = batches
     return memo
 
 
 #: The plan memo's file in the work folder (see :class:`PlanMemo`).
 PLAN_MEMO = "plan.json"
 #: Bump when what the plan memo stores changes shape.
-PLAN_MEMO_FORMAT = 1
+PLAN_MEMO_FORMAT = 2
 
 
 def plan_key(header: dict[str, Any], shards: list[list[tuple[str, str]]]) -> str:
@@ -381,8 +382,6 @@ class PlanMemo:
     campaigns: list[CampaignPlan] = field(default_factory=list)
     #: campaign folder -> the digest its snapshot was written with.
     snapshot_states: dict[str, str] = field(default_factory=dict)
-    #: campaign folder -> batch -> (shard index, run hashes).
-    batches: dict[str, dict[str, tuple[int, list[str]]]] = field(default_factory=dict)
 
     def encode(self) -> bytes:
         record = {
@@ -393,7 +392,6 @@ class PlanMemo:
             "folders": self.folders,
             "campaigns": [_campaign_record(c) for c in self.campaigns],
             "snapshot_states": self.snapshot_states,
-            "batches": self.batches,
         }
         return json.dumps(record, separators=(",", ":"), default=str).encode()
 
@@ -427,10 +425,6 @@ class PlanMemo:
                 folders=list(record["folders"]),
                 campaigns=[_campaign_from_record(c) for c in record["campaigns"]],
                 snapshot_states=record["snapshot_states"],
-                batches={
-                    folder: {b: (int(s), list(hs)) for b, (s, hs) in batches.items()}
-                    for folder, batches in record["batches"].items()
-                },
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -439,8 +433,7 @@ class PlanMemo:
         """Put the memo's campaigns into ``plan`` if every snapshot is still the one it made."""
         for campaign in self.campaigns:
             state = self.snapshot_states.get(campaign.folder, "")
-            state_file = campaign.snapshot.with_suffix(".state")
-            if not (state and campaign.snapshot.exists() and _read(state_file) == state):
+            if not snapshot_is_current(campaign.snapshot, state):
                 return False
         plan.campaigns = {c.folder: c for c in self.campaigns}
         return True
@@ -459,6 +452,7 @@ def _campaign_record(campaign: CampaignPlan) -> dict[str, Any]:
         "snapshot": str(campaign.snapshot),
         "contexts_found": campaign.contexts_found,
         "hparams": campaign.hparams,
+        "batch_shards": campaign.batch_shards,
     }
 
 
@@ -476,6 +470,7 @@ def _campaign_from_record(record: dict[str, Any]) -> CampaignPlan:
         snapshot=Path(record["snapshot"]),
         contexts_found=tuple(record["contexts_found"]),
         hparams=tuple(record["hparams"]),
+        batch_shards={b: int(i) for b, i in record["batch_shards"].items()},
     )
 
 
@@ -495,6 +490,11 @@ def snapshot_state(label: str, settings: dict[str, Any], members: list[RunInfo])
     parts = [f"{SNAPSHOT_FORMAT}", __version__, label, json.dumps(settings, sort_keys=True)]
     parts += [f"{r.hash}={r.state}" for r in members]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def snapshot_is_current(snapshot: Path, state: str) -> bool:
+    """Whether ``snapshot`` exists and was written for ``state`` (never when state is unknown)."""
+    return bool(state) and snapshot.exists() and _read(snapshot.with_suffix(".state")) == state
 
 
 def _read(path: Path) -> str:

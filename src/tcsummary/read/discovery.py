@@ -47,10 +47,7 @@ def run_fingerprint(aim_dir: Path, run_hash: str) -> str:
     kinds of files show any change; stat'ing the immutable ones too cost a third
     of a no-op's planning at 10,000 runs.
     """
-    return _fingerprint(os.path.join(aim_dir, "meta", "chunks", run_hash))
-
-
-def _fingerprint(folder: str) -> str:
+    folder = os.path.join(aim_dir, "meta", "chunks", run_hash)
     try:
         entries = [f"{os.stat(folder).st_mtime_ns}"]
         for entry in os.scandir(folder):
@@ -90,8 +87,7 @@ def repository_state(root: Path | str) -> RepositoryState:
     """Hashes, fingerprints and SQLite rows of a repository's runs (stats, one query)."""
     aim_dir = aim_dir_of(Path(root))
     hashes = list_run_hashes(aim_dir)
-    chunks = os.path.join(aim_dir, "meta", "chunks")
-    fingerprints = {h: _fingerprint(os.path.join(chunks, h)) for h in hashes}
+    fingerprints = {h: run_fingerprint(aim_dir, h) for h in hashes}
     return RepositoryState(aim_dir, hashes, fingerprints, read_run_props(aim_dir))
 
 

@@ -61,6 +61,10 @@ class CompareSettings:
             return metric in self.lower_is_better
         return "loss" in metric
 
+    def view(self, metrics: Sequence[str]) -> dict[str, Any]:
+        """What a report view carries of these settings: alpha and each metric's direction."""
+        return {"alpha": self.alpha, "lower": {m: self.lower(m) for m in metrics}}
+
     def level_order(self, key: str, levels: Sequence[Any]) -> list[Any]:
         """Levels in the configured order (matched as text), the rest sorted after them."""
         wanted = [str(v) for v in self.levels.get(key, [])]
