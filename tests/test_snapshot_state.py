@@ -49,7 +49,8 @@ def test_a_deleted_snapshot_or_other_settings_rebuild_it(modern_repo, tmp_path):
 
 
 def _plans(plan):
-    return {f: (c.runs, c.settings, c.batches, c.split_values, c.contexts_found, c.hparams)
+    return {f: (c.runs, c.settings, c.batches, c.batch_shards, c.split_values, c.contexts_found,
+                c.hparams)
             for f, c in plan.campaigns.items()}
 
 
