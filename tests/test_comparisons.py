@@ -315,17 +315,17 @@ def test_wilcoxon_fast_path_does_not_call_scipy(monkeypatch):
         calls.append(len(args[0]))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cmp.stats, "wilcoxon", counted)
+    monkeypatch.setattr(stats, "wilcoxon", counted)
     rng = np.random.default_rng(5)
-    for n, kind in itertools.product((6, 9, 13), ("ties", "zeros", "integers")):
+    for n, kind in itertools.product((6, 9, 13), ("ties", "zeros", "integers", "distinct")):
         cmp.wilcoxon_p(*_paired(rng, n, kind))
     cmp.wilcoxon_p(*_paired(rng, 14, "integers"))  # normal approximation: computed here
+    cmp.wilcoxon_p(*_paired(rng, 60, "distinct"))  # normal approximation without ties
     assert calls == []
-    cmp._untied_wilcoxon_p.cache_clear()
-    pair = _paired(rng, 13, "distinct")
-    cmp.wilcoxon_p(*pair)  # exact null without ties: scipy once per (pairs, rank sum)
-    cmp.wilcoxon_p(*pair)
-    assert calls == [13]
+    a, b = _paired(rng, 8, "distinct")
+    a[0] = np.nan
+    cmp.wilcoxon_p(a, b)  # NaN: left to scipy
+    assert calls == [8]
 
 
 def test_wilcoxon_p_non_finite_values_match_scipy():

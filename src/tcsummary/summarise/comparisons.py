@@ -30,7 +30,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+
+from . import distributions as dist
+from .stats import t_quantile
 
 RANK_COLUMNS: tuple[str, ...] = (
     "metric", "context", "factor", "stratum", "level", "mean_rank", "blocks",
@@ -220,7 +222,7 @@ def block_ranks(table: pd.DataFrame, lower_is_better: bool) -> pd.DataFrame:
     """
     values = table.to_numpy(dtype=float)
     signed = values if lower_is_better else -values
-    ranks = stats.rankdata(signed, axis=1, method="average") if values.size else values
+    ranks = dist.row_ranks(signed)
     return pd.DataFrame(ranks, index=table.index, columns=table.columns)
 
 
@@ -262,7 +264,7 @@ def min_friedman_blocks(levels: int, alpha: float = DEFAULT_ALPHA) -> int:
     if levels < 3:
         raise ValueError("the Friedman test needs at least 3 levels")
     n = 2
-    while stats.chi2.sf(n * (levels - 1), levels - 1) > alpha:
+    while dist.chi2_sf(n * (levels - 1), levels - 1) > alpha:
         n += 1
     return n
 
@@ -299,8 +301,7 @@ def ci95_halfwidth(values: Sequence[float] | np.ndarray) -> float:
     n = x.size
     if n < 2:
         return NAN
-    # scipy.special.stdtrit is what stats.t.ppf calls, without its ~0.1 ms of checks
-    return float(special.stdtrit(n - 1, 0.975) * np.std(x, ddof=1) / math.sqrt(n))
+    return t_quantile(0.975, n - 1) * float(np.std(x, ddof=1)) / math.sqrt(n)
 
 
 # scipy 1.17 ``wilcoxon(method="auto")`` with ties or zero differences runs an exact permutation
@@ -331,7 +332,7 @@ def _sign_flip_p(diff: np.ndarray) -> float:
     half-integers, so every sum is exact and the p-value is bit-for-bit scipy's.
     """
     nonzero = diff[diff != 0]
-    ranks = stats.rankdata(np.abs(nonzero), method="average")
+    ranks, _ = dist.average_ranks(np.abs(nonzero))
     observed = float(ranks[nonzero > 0].sum())
     null = _subset_matrix(nonzero.size) @ ranks
     gamma = abs(_PERMUTATION_RTOL * observed)
@@ -363,8 +364,8 @@ def wilcoxon_p(
     Cost: with ties or zero differences and at most 13 pairs, scipy 1.17 enumerates all 2**n
     sign flips calling its statistic once per flip (about 1 s per call at n = 13); that case
     is computed here by :func:`_sign_flip_p` with the same result in well under a millisecond.
-    The other cases (scipy's exact null without ties, its normal approximation, NaN input)
-    take about 1 ms in scipy and are left to it.
+    Its exact null without ties and its normal approximation are computed here too, with the
+    same bits (:mod:`.distributions`); only NaN differences are left to scipy.
     """
     a = np.asarray(a_values, dtype=float)
     b = np.asarray(b_values, dtype=float)
@@ -378,36 +379,20 @@ def wilcoxon_p(
     if _uses_sign_flips(diff):
         return _sign_flip_p(diff), ""
     if np.isnan(diff).any():
+        from scipy import stats  # rare path; the import costs ~1 s (see distributions)
+
         return float(stats.wilcoxon(a, b).pvalue), ""
     nonzero = diff[diff != 0]
-    ranks, ties = _ranks_and_ties(np.abs(nonzero))
+    ranks, ties = dist.average_ranks(np.abs(nonzero))
     r_plus = float(ranks[nonzero > 0].sum())
     untied = nonzero.size == n and not np.any(ties > 1)
     if untied and n <= EXACT_MAX_PAIRS:
-        return _untied_wilcoxon_p(n, int(r_plus)), ""
+        return dist.wilcoxon_exact_p(n, int(r_plus)), ""
     return _asymptotic_p(nonzero.size, r_plus, ties), ""
 
 
 #: scipy 1.17's ``wilcoxon(method="auto")`` uses its exact null up to this many untied pairs.
 EXACT_MAX_PAIRS = 50
-
-
-def _ranks_and_ties(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Average ranks of ``values`` (as ``rankdata``) and the size of each group of equal values.
-
-    Done in numpy: scipy's rankdata costs ~0.1 ms of checks per call, and a campaign ranks
-    the differences of every pair of levels in every comparison.
-    """
-    if values.size == 0:
-        return np.empty(0), np.empty(0)
-    order = np.argsort(values, kind="mergesort")
-    ordered = values[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    counts = np.diff(np.append(starts, values.size))
-    average = starts + (counts + 1) / 2.0  # ranks start+1 .. start+count, averaged
-    ranks = np.empty(values.size)
-    ranks[order] = np.repeat(average, counts)
-    return ranks, counts.astype(float)
 
 
 def _asymptotic_p(count: int, r_plus: float, ties: np.ndarray) -> float:
@@ -425,25 +410,7 @@ def _asymptotic_p(count: int, r_plus: float, ties: np.ndarray) -> float:
     if se == 0:
         return NAN
     z = (r_plus - mn) / se
-    return float(2 * special.ndtr(-abs(z)))
-
-
-@functools.lru_cache(maxsize=8192)
-def _untied_wilcoxon_p(n: int, r_plus: int) -> float:
-    """scipy's Wilcoxon p for n untied nonzero differences whose positive ranks sum to r_plus.
-
-    Without ties or zeros the ranks are exactly 1..n, so scipy's answer (its exact null up
-    to 50 pairs, the normal approximation above) depends on (n, r_plus) alone: asked once
-    per pair of values, on differences +-1..+-n with the same positive rank sum, and
-    remembered. A campaign asks the same few hundred pairs thousands of times.
-    """
-    chosen, remaining = set(), r_plus
-    for rank in range(n, 0, -1):
-        if remaining >= rank:
-            chosen.add(rank)
-            remaining -= rank
-    diff = np.array([rank if rank in chosen else -rank for rank in range(1, n + 1)], float)
-    return float(stats.wilcoxon(diff).pvalue)
+    return dist.normal_two_sided_p(z)
 
 
 def _better(mean_diff: float, a: Hashable, b: Hashable, lower_is_better: bool) -> Hashable:
@@ -538,14 +505,8 @@ def nemenyi_cd(levels: int, blocks: int, alpha: float = DEFAULT_ALPHA) -> float:
     """
     if levels < 2 or blocks < 1:
         return NAN
-    q = _studentized_range_q(levels, alpha)
+    q = dist.studentized_range_q(levels, alpha)
     return q / math.sqrt(2.0) * math.sqrt(levels * (levels + 1) / (6.0 * blocks))
-
-
-@functools.lru_cache(maxsize=256)
-def _studentized_range_q(levels: int, alpha: float) -> float:
-    """q(1-alpha; k, inf): ~15 ms of numerical integration, the same for every comparison."""
-    return float(stats.studentized_range.ppf(1.0 - alpha, levels, np.inf))
 
 
 def iman_davenport(chi2: float, levels: int, blocks: int) -> tuple[float, float]:
@@ -559,7 +520,7 @@ def iman_davenport(chi2: float, levels: int, blocks: int) -> tuple[float, float]
     if denominator <= 0:
         return math.inf, 0.0
     f = (blocks - 1) * chi2 / denominator
-    p = float(stats.f.sf(f, levels - 1, (levels - 1) * (blocks - 1)))
+    p = dist.f_sf(f, levels - 1, (levels - 1) * (blocks - 1))
     return float(f), p
 
 
@@ -590,7 +551,7 @@ def omnibus(table: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> Omnibus:
         return Omnibus(n, k, test="wilcoxon", p=p, note="; ".join(filter(None, [note, why])))
     needed = min_friedman_blocks(k, alpha)
     if n < needed:
-        best_p = float(stats.chi2.sf(n * (k - 1), k - 1))
+        best_p = dist.chi2_sf(n * (k - 1), k - 1)
         note = (
             f"{_plural(n, 'complete block')}: too few for a Friedman test at alpha {alpha:g} "
             f"(need >= {needed}; the smallest possible p with {n} is {best_p:.3g})"
@@ -602,8 +563,7 @@ def omnibus(table: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> Omnibus:
         chi2, p = 0.0, 1.0
         note = "every block ties all levels: Friedman chi2 set to 0 and p to 1"
     else:
-        result = stats.friedmanchisquare(*values.T)
-        chi2, p = float(result.statistic), float(result.pvalue)
+        chi2, p = dist.friedman(values)
     f, f_p = iman_davenport(chi2, k, n)
     return Omnibus(
         blocks=n,
@@ -683,7 +643,7 @@ def compare(
     level_names = list(table.columns)
     if len(table):
         signed = values if lower_is_better else -values
-        rank_means = stats.rankdata(signed, axis=1, method="average").mean(axis=0)
+        rank_means = dist.row_ranks(signed).mean(axis=0)
         means = values.mean(axis=0)
     else:
         rank_means = means = np.full(len(level_names), NAN)
