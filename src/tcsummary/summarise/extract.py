@@ -124,10 +124,12 @@ def extract_run(
 def _extract_chunk(
     artifacts_dir: Path,
     contexts: tuple[str, ...],
-    memo: dict[str, dict[str, Any]],
-    hashes: list[str],
+    chunk: list[tuple[str, dict[str, Any] | None]],
 ) -> list[dict[str, Any]]:
-    return [extract_run(artifacts_dir / h, h, contexts, memo) for h in hashes]
+    return [
+        extract_run(artifacts_dir / h, h, contexts, {h: memo} if memo else None)
+        for h, memo in chunk
+    ]
 
 
 def extract_batch(
@@ -138,9 +140,11 @@ def extract_batch(
     workers: int = 1,
 ) -> list[dict[str, Any]]:
     """Records of a batch of runs, in hash order; parsing is spread over ``workers`` processes."""
-    work = functools.partial(_extract_chunk, artifacts_dir, tuple(contexts), memo or {})
+    work = functools.partial(_extract_chunk, artifacts_dir, tuple(contexts))
+    # each chunk carries only its own runs' memo entries (a worker's arguments are pickled)
+    items = [(h, (memo or {}).get(h)) for h in sorted(hashes)]
     # parsing a run costs ~4 ms: a pool (~50 ms to start) pays off from ~50 runs
-    return map_chunks(work, sorted(hashes), workers, min_items=64)
+    return map_chunks(work, items, workers, min_items=64)
 
 
 def encode(records: list[dict[str, Any]]) -> bytes:
