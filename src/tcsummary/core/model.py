@@ -6,6 +6,8 @@ can be pickled between processes, cached, and compared in tests.
 
 from __future__ import annotations
 
+import functools
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ def is_replicate_key(name: str) -> bool:
     return name == "split_index" or name.endswith("seed")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MetricValue:
     """The last value of one tracked (metric, context) series and its step."""
 
@@ -43,7 +45,23 @@ class MetricValue:
     step: int
 
 
-@dataclass
+@functools.lru_cache(maxsize=4096)
+def metric_key(metric: str, context: str) -> tuple[str, str]:
+    """The one shared ``(metric, context)`` tuple, its strings interned.
+
+    Runs of a repository track the same few dozen series: sharing the keys (and the name
+    strings) instead of holding a copy per run is ~1/3 of a run's memory, 40 MB at 10,000
+    runs, which planning holds all at once.
+    """
+    return (sys.intern(metric), sys.intern(context))
+
+
+def shared(value: Any) -> Any:
+    """``value`` with a string interned (hparam names and values repeat across runs)."""
+    return sys.intern(value) if type(value) is str else value
+
+
+@dataclass(slots=True)
 class RunInfo:
     """What Aim knows about one run (its own containers plus the SQLite row)."""
 
@@ -113,18 +131,19 @@ class RunInfo:
         return cls(
             hash=record["hash"],
             name=record["name"],
-            experiment=record["experiment"],
+            experiment=shared(record["experiment"]),
             creation_time=record["creation_time"],
             end_time=record["end_time"],
-            status=record["status"],
+            status=shared(record["status"]),
             description=record["description"],
             archived=record["archived"],
             tags=tuple(record["tags"]),
             hparams={
-                k: tuple(v) if isinstance(v, list) else v for k, v in record["hparams"].items()
+                sys.intern(k): tuple(v) if isinstance(v, list) else shared(v)
+                for k, v in record["hparams"].items()
             },
             metrics={
-                (m, c): MetricValue(float(v), int(s)) for m, c, v, s in record["metrics"]
+                metric_key(m, c): MetricValue(float(v), int(s)) for m, c, v, s in record["metrics"]
             },
             problems=list(record["problems"]),
         )

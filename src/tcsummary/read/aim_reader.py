@@ -18,6 +18,7 @@ import functools
 import os
 import re
 import sqlite3
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -34,6 +35,8 @@ from ..core.model import (
     UNREADABLE,
     MetricValue,
     RunInfo,
+    metric_key,
+    shared,
 )
 from ..core.parallel import map_chunks
 from ..core.progress import Progress
@@ -330,7 +333,7 @@ def read_run(aim_dir: Path, run_hash: str, props: RunProps | None) -> RunInfo:
     attrs = meta.get("attrs") or {}
     hparams = attrs.get("hparams") if isinstance(attrs, dict) else None
     if isinstance(hparams, dict):
-        run.hparams = flatten_hparams(hparams)
+        run.hparams = {sys.intern(k): shared(v) for k, v in flatten_hparams(hparams).items()}
     contexts = meta.get("contexts") or {}
     for ctx_idx, traces in (meta.get("traces") or {}).items():
         context = _context_name(contexts.get(ctx_idx))
@@ -339,7 +342,7 @@ def read_run(aim_dir: Path, run_hash: str, props: RunProps | None) -> RunInfo:
                 continue
             value = _last_value(aim_dir, run_hash, ctx_idx, metric, info)
             if value is not None:
-                run.metrics[(str(metric), context)] = value
+                run.metrics[metric_key(str(metric), context)] = value
     run.status = run_status(aim_dir, run_hash, run.end_time)
     return run
 
