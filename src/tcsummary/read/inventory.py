@@ -9,20 +9,18 @@ workflow's ``problems.csv``.
 from __future__ import annotations
 
 import functools
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..core.files import write_bytes
 from ..core.memory import gc_paused
 from ..core.model import UNREADABLE, ArtifactInventory, RepositoryScan, RunInfo
 from ..core.parallel import map_chunks
 from ..core.progress import Progress
 from .aim_reader import RUN_HASH, aim_dir_of, read_runs
 from .artifacts import inventory_artifacts
-from .discovery import cache_path, discover_runs, load_cache
+from .discovery import cache_path, discover_runs, load_cache, write_cache
 from .shards import merge_runs
 
 
@@ -162,17 +160,16 @@ def cached_inventories(
             for name in folders
         ]
     if cache is not None and save and (stale or set(known) != set(folders)):
-        entries = {
-            inv.hash: {
+        entries = (
+            (inv.hash, {
                 "fingerprint": prints[inv.hash],
                 "validated": validate or bool(known.get(inv.hash, {}).get("validated"))
                 and inv.hash not in fresh,
                 "inventory": inventory_record(inv),
-            }
+            })
             for inv in found if prints[inv.hash]
-        }
-        payload = {"version": INVENTORY_CACHE_VERSION, "runs": entries}
-        write_bytes(cache, json.dumps(payload, separators=(",", ":"), default=str).encode())
+        )
+        write_cache(cache, INVENTORY_CACHE_VERSION, entries, default=str)
     return found
 
 
