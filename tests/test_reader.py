@@ -233,3 +233,46 @@ def test_cached_discovery_takes_sqlite_props_afresh(modern_repo, tmp_path):
     run = discover_runs(modern_repo.root, cache_path=cache)[victim]
     assert MISSING_FROM_SQLITE not in run.problems
     assert run.name == f"Run: {victim}"
+
+
+def test_discovery_cache_survives_damage_and_forgets_deleted_runs(
+    modern_repo, tmp_path, monkeypatch
+):
+    """The cache is a memo: a damaged line costs re-reading, never a wrong or missing run."""
+    import json
+
+    from tcsummary.read import discovery
+
+    cache = tmp_path / "cache.json"
+    first = discovery.discover_runs(modern_repo.root, cache_path=cache)
+    lines = cache.read_bytes().splitlines()
+    assert json.loads(lines[0]) == {"version": discovery.CACHE_VERSION}
+    assert len(lines) == 1 + len(first)
+
+    read = []
+    real = discovery.read_runs
+
+    def counted(root, hashes, workers=1):
+        read.append(sorted(hashes))
+        return real(root, hashes, workers=workers)
+
+    monkeypatch.setattr(discovery, "read_runs", counted)
+    # the third entry cut in half: the first two are used, the rest is read again
+    cache.write_bytes(b"\n".join([*lines[:3], lines[3][:40], *lines[4:]]) + b"\n")
+    again = discovery.discover_runs(modern_repo.root, cache_path=cache)
+    assert again == first
+    assert read == [sorted(first)[2:]]
+    assert len(cache.read_bytes().splitlines()) == 1 + len(first)  # rewritten whole
+
+    # an entry of a run that no longer exists makes the cache be rewritten without it
+    ghost = json.dumps(["f" * 24, json.loads(lines[1])[1]], separators=(",", ":")).encode()
+    cache.write_bytes(b"\n".join([*lines, ghost]) + b"\n")
+    read.clear()
+    assert discovery.discover_runs(modern_repo.root, cache_path=cache) == first
+    assert read == [] and b"f" * 24 not in cache.read_bytes()
+
+    for damaged in (b"", b"not json\n", b'{"version": 1}\n' + b"\n".join(lines[1:])):
+        cache.write_bytes(damaged)
+        read.clear()
+        assert discovery.discover_runs(modern_repo.root, cache_path=cache) == first
+        assert read == [sorted(first)]

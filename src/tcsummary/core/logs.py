@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import TcsummaryError
+from .memory import release_freed_memory
 
 ROOT_LOGGER = "tcsummary"
 FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -80,9 +81,12 @@ def logged_job(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, log: Path | str | None = None, **kwargs: Any) -> Any:
-        with job_log(log, func.__name__) as logger:
-            note = func(*args, **kwargs)
-            logger.info("%s: %s", func.__name__, note)
-            return note
+        try:
+            with job_log(log, func.__name__) as logger:
+                note = func(*args, **kwargs)
+                logger.info("%s: %s", func.__name__, note)
+                return note
+        finally:
+            release_freed_memory()
 
     return wrapper  # type: ignore[return-value]

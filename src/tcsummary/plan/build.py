@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.files import remove_stale_temporaries
+from ..core.memory import release_freed_memory
 from ..read.aim_reader import aim_dir_of
 from ..read.discovery import cache_path
 from .campaigns import COMPARISONS, WORK_DIR, RepositoryPlan, plan_repository
@@ -219,5 +220,7 @@ def plan_build(
             )
         )
     comparisons = plan_comparisons(config["comparisons"], plans, target, config["metrics"])
+    # the records read to plan are garbage now; the jobs run in this same process
+    release_freed_memory()
     return Build(plans, locks, comparisons)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from .aim_reader import (
     run_status,
 )
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 
 
 def run_fingerprint(aim_dir: Path, run_hash: str) -> str:
@@ -104,39 +104,57 @@ def cache_path(work: Path, roots: Sequence[Path], index: int, kind: str = "aim")
     return work / f"{kind}-cache-{digest}.json"
 
 
-def load_cache(path: Path | None, version: int) -> dict[str, dict[str, Any]]:
-    """The ``runs`` of a cache file of that version; empty when absent, unreadable or older.
+def iter_cache(path: Path | None, version: int) -> Iterator[tuple[str, Any]]:
+    """The ``(key, entry)`` pairs of a cache file of that version, read one line at a time.
 
-    A cache is a memo only: anything wrong with it costs time, never correctness.
+    Nothing when the file is absent, of another version or damaged (from the damaged line
+    on: a cache is a memo only, anything wrong with it costs time, never correctness). One
+    entry in memory at a time: parsing a 10,000-run cache whole held 90 MB of records.
     """
     if path is None:
-        return {}
+        return
     try:
-        with gc_paused():
-            data = json.loads(path.read_bytes())
+        with open(path, "rb") as lines:
+            if _cache_header(lines.readline()) != version:
+                return
+            with gc_paused():
+                for line in lines:
+                    pair = json.loads(line)
+                    if not (isinstance(pair, list) and len(pair) == 2
+                            and isinstance(pair[0], str) and isinstance(pair[1], dict)):
+                        return
+                    yield pair[0], pair[1]
     except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != version:
-        return {}
-    runs = data.get("runs")
-    return runs if isinstance(runs, dict) else {}
+        return
+
+
+def _cache_header(line: bytes) -> Any:
+    try:
+        header = json.loads(line)
+    except ValueError:
+        return None
+    return header.get("version") if isinstance(header, dict) else None
+
+
+def load_cache(path: Path | None, version: int) -> dict[str, dict[str, Any]]:
+    """A whole cache file as ``{key: entry}`` (see :func:`iter_cache`)."""
+    return dict(iter_cache(path, version))
 
 
 def write_cache(
     path: Path, version: int, entries: Iterable[tuple[str, Any]], default: Any = None
 ) -> None:
-    """Write a cache file of that version from ``(key, entry)`` pairs, one entry at a time.
+    """Write a cache file of that version from ``(key, entry)`` pairs, one entry per line.
 
-    The same bytes as ``json.dumps({"version": v, "runs": dict(entries)})`` without building
-    the dict and the whole text first: at 10,000 runs those copies were the planning's peak
-    memory. Atomic like every write (a temporary file renamed over the old cache).
+    A header line ``{"version": v}``, then ``[key, entry]`` lines, written as they come:
+    neither the entries nor the text are ever all in memory (at 10,000 runs those copies were
+    the planning's peak). Atomic like every write (a temporary file renamed over the old one).
     """
     encode = json.JSONEncoder(separators=(",", ":"), default=default).encode
     with atomic_open(path) as out:
-        out.write(f'{{"version":{encode(version)},"runs":{{')
-        for i, (key, entry) in enumerate(entries):
-            out.write(("," if i else "") + encode(key) + ":" + encode(entry))
-        out.write("}}")
+        out.write(encode({"version": version}) + "\n")
+        for key, entry in entries:
+            out.write(encode([key, entry]) + "\n")
 
 
 def discover_runs(
@@ -158,8 +176,17 @@ def discover_runs(
     aim_dir, hashes, props, fingerprints = (
         state.aim_dir, state.hashes, state.props, state.fingerprints
     )
-    cache = load_cache(cache_path, CACHE_VERSION)
-    stale = [h for h in hashes if cache.get(h, {}).get("fingerprint") != fingerprints[h]]
+    # records turn into runs as the cache streams by (only the runs are ever all in memory)
+    cached: dict[str, RunInfo] = {}
+    entries_in_cache = 0
+    with gc_paused():
+        for run_hash, entry in iter_cache(cache_path, CACHE_VERSION):
+            entries_in_cache += 1
+            if fingerprints.get(run_hash) is not None and (
+                entry.get("fingerprint") == fingerprints[run_hash]
+            ):
+                cached[run_hash] = RunInfo.from_record(entry["run"])
+    stale = [h for h in hashes if h not in cached]
     fresh = {run.hash: run for run in read_runs(root, stale, workers=workers)} if stale else {}
 
     runs: dict[str, RunInfo] = {}
@@ -168,14 +195,13 @@ def discover_runs(
             if run_hash in fresh:
                 run = fresh[run_hash]
             else:
-                run = RunInfo.from_record(cache[run_hash]["run"])
+                run = cached[run_hash]
                 apply_props(run, props.get(run_hash))
                 run.status = run_status(aim_dir, run_hash, run.end_time)
             run.state = state.run_state(run_hash, run.status)
             runs[run_hash] = run
 
-    if save and cache_path is not None and (stale or set(cache) != set(hashes)):
-        del cache  # the old records: the new ones are written one at a time
+    if save and cache_path is not None and (stale or entries_in_cache != len(cached)):
         entries = (
             (h, {"fingerprint": fingerprints[h], "run": runs[h].to_record()})
             for h in hashes

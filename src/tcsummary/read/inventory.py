@@ -85,7 +85,7 @@ def _inventory_chunk(folder: Path, validate: bool, names: list[str]) -> list[Art
 
 
 #: Bump when the cached inventory record changes shape.
-INVENTORY_CACHE_VERSION = 2
+INVENTORY_CACHE_VERSION = 3
 
 
 def folder_fingerprint(folder: Path) -> str:
