@@ -47,6 +47,28 @@ def identity(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def identities(values: Iterable[Any]) -> list[str]:
+    """:func:`identity` of each value, computed once per distinct text or integer.
+
+    A column of a campaign repeats a handful of values over thousands of runs, and grouping
+    asks for every cell's identity. Only ``str`` and ``int`` are remembered (keyed by type
+    and value): floats have a fast path already, and 0.0 == -0.0 would share one entry.
+    """
+    memo: dict[tuple[type, Any], str] = {}
+    out = []
+    for value in values:
+        kind = type(value)
+        if kind is str or kind is int:
+            key = (kind, value)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = identity(value)
+            out.append(found)
+        else:
+            out.append(identity(value))
+    return out
+
+
 #: Characters json.dumps escapes inside a printable ASCII string.
 _ESCAPED = frozenset('"\\')
 

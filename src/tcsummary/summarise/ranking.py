@@ -158,9 +158,12 @@ def strata(
         return [((), frame)]
     found: dict[tuple[str, ...], tuple[tuple[Any, ...], list[int]]] = {}
     columns = [frame[c].tolist() for c in others]
-    for position, values in enumerate(zip(*columns, strict=True)):
-        key = tuple(hv.identity(v) for v in values)
-        found.setdefault(key, (tuple(values), []))[1].append(position)
+    keys = zip(*(hv.identities(column) for column in columns), strict=True)
+    for position, (key, values) in enumerate(zip(keys, zip(*columns, strict=True), strict=True)):
+        entry = found.get(key)
+        if entry is None:
+            entry = found[key] = (values, [])
+        entry[1].append(position)
     ordered = sorted(found.values(), key=lambda item: [hv.sort_key(v) for v in item[0]])
     return [(values, frame.take(positions)) for values, positions in ordered]
 
