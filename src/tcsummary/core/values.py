@@ -111,9 +111,11 @@ def as_written(value: Any) -> str | None:
 
 def distinct(values: Iterable[Any]) -> list[Any]:
     """The distinct values among ``values`` (by :func:`identity`), first occurrence kept."""
+    values = list(values)
     seen: dict[str, Any] = {}
-    for value in values:
-        seen.setdefault(identity(value), None if is_missing(value) else value)
+    for key, value in zip(identities(values), values, strict=True):
+        if key not in seen:
+            seen[key] = None if is_missing(value) else value
     return list(seen.values())
 
 

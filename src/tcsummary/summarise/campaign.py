@@ -76,13 +76,19 @@ def exclusion_reason(record: dict[str, Any]) -> str:
     return "did not finish (no end time: crashed or killed)"
 
 
-def non_finite_warnings(record: dict[str, Any], settings: dict[str, Any]) -> list[str]:
-    """A warning per selected metric x context whose tracked value is inf, -inf or NaN."""
-    wanted = {(m, c) for m in settings["metrics"] for c in settings["contexts"]}
+def non_finite_warnings(
+    record: dict[str, Any], settings: dict[str, Any], wanted: set[tuple[str, str]] | None = None
+) -> list[str]:
+    """A warning per selected metric x context whose tracked value is inf, -inf or NaN.
+
+    ``wanted``: the selected (metric, context) pairs, when the caller has them already.
+    """
+    if wanted is None:
+        wanted = {(m, c) for m in settings["metrics"] for c in settings["contexts"]}
     return [
         f"{metric} on {context} is {value}: treated as missing"
         for metric, context, value, _step in record["metrics"]
-        if (metric, context) in wanted and value is not None and not math.isfinite(float(value))
+        if value is not None and not math.isfinite(float(value)) and (metric, context) in wanted
     ]
 
 
@@ -90,13 +96,15 @@ def classify_runs(
     snapshot: dict[str, Any], extractions: dict[str, dict[str, Any]]
 ) -> list[RunRow]:
     """Decide, for every run of the campaign, whether and where it counts."""
-    contexts = snapshot["settings"]["contexts"]
+    settings = snapshot["settings"]
+    contexts = settings["contexts"]
+    wanted = {(m, c) for m in settings["metrics"] for c in contexts}
     rows = []
     for record in snapshot["runs"]:
         extraction = extractions.get(record["hash"])
         reason = exclusion_reason(record)
         row = RunRow(record, extraction, included=not reason, reason=reason)
-        row.warnings = non_finite_warnings(record, snapshot["settings"])
+        row.warnings = non_finite_warnings(record, settings, wanted)
         if extraction is not None:
             row.warnings += extraction.get("warnings", [])
         for context in contexts:

@@ -185,7 +185,11 @@ def block_table(
             continue
         cells.setdefault(key[:-1], {}).setdefault(level, []).append(number)
     means = {
-        block: {level: _cell_mean(vals) for level, vals in by_level.items()}
+        block: {
+            # one run per cell is the rule (a NaN alone stays NaN, as _cell_mean gives)
+            level: vals[0] if len(vals) == 1 else _cell_mean(vals)
+            for level, vals in by_level.items()
+        }
         for block, by_level in cells.items()
     }
     present = {lv for by_level in means.values() for lv, m in by_level.items()
