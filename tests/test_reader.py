@@ -252,9 +252,9 @@ def test_discovery_cache_survives_damage_and_forgets_deleted_runs(
     read = []
     real = discovery.read_runs
 
-    def counted(root, hashes, workers=1):
+    def counted(root, hashes, **kwargs):
         read.append(sorted(hashes))
-        return real(root, hashes, workers=workers)
+        return real(root, hashes, **kwargs)
 
     monkeypatch.setattr(discovery, "read_runs", counted)
     # the third entry cut in half: the first two are used, the rest is read again
@@ -276,3 +276,17 @@ def test_discovery_cache_survives_damage_and_forgets_deleted_runs(
         read.clear()
         assert discovery.discover_runs(modern_repo.root, cache_path=cache) == first
         assert read == [sorted(first)]
+
+
+def test_one_uncached_run_leaves_the_other_cache_lines_as_they_are(modern_repo, tmp_path):
+    """Only the run read afresh is encoded again; the others' lines are copied byte for byte."""
+    from tcsummary.read import discovery
+
+    cache = tmp_path / "cache.json"
+    first = discovery.discover_runs(modern_repo.root, cache_path=cache)
+    header, *lines = cache.read_bytes().splitlines(keepends=True)
+    cache.write_bytes(header + b"".join(lines[1:]))  # the first run's line is gone
+    assert discovery.discover_runs(modern_repo.root, cache_path=cache) == first
+    again = cache.read_bytes().splitlines(keepends=True)
+    assert again[0] == header and sorted(again[1:]) == sorted(lines)
+    assert again[1:-1] == lines[1:] and again[-1] == lines[0]  # kept lines first, then new

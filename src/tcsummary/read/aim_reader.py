@@ -352,17 +352,21 @@ def _read_chunk(aim_dir: Path, chunk: list[tuple[str, RunProps | None]]) -> list
 
 
 def read_runs(
-    root: Path | str, hashes: Iterable[str] | None = None, workers: int = 1
+    root: Path | str,
+    hashes: Iterable[str] | None = None,
+    workers: int = 1,
+    props: dict[str, RunProps] | None = None,
 ) -> list[RunInfo]:
     """Read the given runs (default: all) of the repository at ``root``, in hash order.
 
     With ``workers > 1`` and enough runs, chunks are read in parallel processes:
     opening RocksDB and decoding its tree is CPU-bound, so threads would not help.
-    A slow read shows its progress on stderr (:mod:`core.progress`).
+    A slow read shows its progress on stderr (:mod:`core.progress`). ``props``: the SQLite
+    rows when the caller has read them already (default: read them here).
     """
     aim_dir = aim_dir_of(root)
     wanted = sorted(hashes) if hashes is not None else list_run_hashes(aim_dir)
-    props = read_run_props(aim_dir)
+    props = read_run_props(aim_dir) if props is None else props
     with Progress(f"reading {len(wanted)} Aim runs of {root}", len(wanted)) as progress:
         # each chunk carries only its own runs' SQLite rows: a worker's arguments are pickled
         # per chunk, and all 10,000 rows per chunk cost 6 s of pickling at 10,000 runs
