@@ -271,6 +271,15 @@ def test_discovery_cache_survives_damage_and_forgets_deleted_runs(
     assert discovery.discover_runs(modern_repo.root, cache_path=cache) == first
     assert read == [] and b"f" * 24 not in cache.read_bytes()
 
+    # a well-formed line holding a record of another shape: that run alone is read again
+    key, entry = json.loads(lines[1])
+    entry["run"] = {"hash": key}
+    odd = json.dumps([key, entry], separators=(",", ":")).encode()
+    cache.write_bytes(b"\n".join([lines[0], odd, *lines[2:]]) + b"\n")
+    read.clear()
+    assert discovery.discover_runs(modern_repo.root, cache_path=cache) == first
+    assert read == [[key]]
+
     for damaged in (b"", b"not json\n", b'{"version": 1}\n' + b"\n".join(lines[1:])):
         cache.write_bytes(damaged)
         read.clear()

@@ -210,7 +210,10 @@ def discover_runs(
             if fingerprints.get(run_hash) is not None and (
                 entry.get("fingerprint") == fingerprints[run_hash]
             ):
-                cached[run_hash] = RunInfo.from_record(entry["run"])
+                try:
+                    cached[run_hash] = RunInfo.from_record(entry["run"])
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    continue  # a record of another shape: the run is read again
     stale = [h for h in hashes if h not in cached]
     fresh = (
         {run.hash: run for run in read_runs(root, stale, workers=workers, props=props)}
