@@ -76,15 +76,8 @@ def exclusion_reason(record: dict[str, Any]) -> str:
     return "did not finish (no end time: crashed or killed)"
 
 
-def non_finite_warnings(
-    record: dict[str, Any], settings: dict[str, Any], wanted: set[tuple[str, str]] | None = None
-) -> list[str]:
-    """A warning per selected metric x context whose tracked value is inf, -inf or NaN.
-
-    ``wanted``: the selected (metric, context) pairs, when the caller has them already.
-    """
-    if wanted is None:
-        wanted = {(m, c) for m in settings["metrics"] for c in settings["contexts"]}
+def non_finite_warnings(record: dict[str, Any], wanted: set[tuple[str, str]]) -> list[str]:
+    """A warning per selected (``wanted``) metric x context whose value is inf, -inf or NaN."""
     return [
         f"{metric} on {context} is {value}: treated as missing"
         for metric, context, value, _step in record["metrics"]
@@ -104,7 +97,7 @@ def classify_runs(
         extraction = extractions.get(record["hash"])
         reason = exclusion_reason(record)
         row = RunRow(record, extraction, included=not reason, reason=reason)
-        row.warnings = non_finite_warnings(record, settings, wanted)
+        row.warnings = non_finite_warnings(record, wanted)
         if extraction is not None:
             row.warnings += extraction.get("warnings", [])
         for context in contexts:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.values import is_missing
 from . import distributions as dist
 from .stats import t_quantile
 
@@ -120,7 +121,7 @@ def _numbers(column: pd.Series) -> list[float]:
 
 def _placeable(value: Any) -> bool:
     """Whether a factor or block value can place a run (not None, not NaN)."""
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
+    return not is_missing(value)
 
 
 def _cell_mean(values: list[float]) -> float:
@@ -175,7 +176,7 @@ def block_table(
         all(flags)
         for flags in zip(*([v is not None and not (isinstance(v, float) and v != v) for v in col]
                            for col in columns), strict=True)
-    ]  # _placeable, inlined: this loop runs over every run of every comparison
+    ]  # _placeable (core.values.is_missing) inlined: this runs per run of every comparison
     unplaced = placed.count(False)
     for key, ok, number in zip(zip(*columns, strict=True), placed, numbers, strict=True):
         if not ok:

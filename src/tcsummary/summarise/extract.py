@@ -106,14 +106,13 @@ def extract_run(
     folder: Path,
     run_hash: str,
     contexts: Sequence[str],
-    memo: dict[str, dict[str, Any]] | None = None,
+    cached: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One run's record, reused from ``memo`` when its input bytes are unchanged."""
+    """One run's record; ``cached`` (its previous record) is reused if its inputs are unchanged."""
     if not folder.is_dir():
         return {"hash": run_hash, "warnings": [], "contexts": {}, "sha256": {},
                 "folder_problem": "no artifact folder", "digest": ""}
     data, digest = read_inputs(folder, contexts)
-    cached = (memo or {}).get(run_hash)
     if cached is not None and cached.get("digest") == digest:
         return cached
     record = parse_run(folder, run_hash, contexts, data)
@@ -127,8 +126,7 @@ def _extract_chunk(
     chunk: list[tuple[str, dict[str, Any] | None]],
 ) -> list[dict[str, Any]]:
     return [
-        extract_run(artifacts_dir / h, h, contexts, {h: memo} if memo else None)
-        for h, memo in chunk
+        extract_run(artifacts_dir / h, h, contexts, cached) for h, cached in chunk
     ]
 
 
