@@ -18,6 +18,15 @@ include: "workflow/rules/index.smk"
 include: "workflow/rules/compare.smk"
 
 
+# the scheduler's last rate-limit timer would hold the exit for up to 1 s
+onsuccess:
+    cancel_pending_timers()
+
+
+onerror:
+    cancel_pending_timers()
+
+
 rule all:
     default_target: True
     input:

@@ -6,8 +6,10 @@ Not a benchmark itself; ``bench_ls.py`` and ``bench_build.py`` import it (run th
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -17,6 +19,9 @@ from tcsummary.example import RunSpec, plan_example, write_example
 
 #: Hash seeds of the two writer processes of :func:`generate` (new runs must use others).
 WRITER_SEEDS = (101, 202)
+
+#: ``python -c INIT ROOT``: create an empty Aim repository at ROOT.
+INIT = "import sys\nfrom aim.sdk.repo import Repo\nRepo.from_path(sys.argv[1], init=True)\n"
 
 #: ``python -c FLOOR ROOT``: read every byte under .aim/ and artifacts/ (cat-like, no parsing).
 FLOOR = (
@@ -38,10 +43,13 @@ def generate(root: Path, runs: int, campaigns: int) -> None:
     """Write ``runs`` runs in ``campaigns`` campaigns at ``root`` with two writer processes."""
     specs = plan_example(runs, campaigns)
     halves = [specs[0::2], specs[1::2]]
-    from aim.sdk.repo import Repo
-
-    Repo.from_path(str(root), init=True)  # once, before the writers (see write_example)
-    with ProcessPoolExecutor(2) as pool:
+    # init once, before the writers (see write_example), in a process of its own: a
+    # repository left open here (or inherited by a forked writer) made the writers'
+    # first RocksDB flush wait forever
+    subprocess.run(
+        [sys.executable, "-c", INIT, str(root)], check=True, stdout=subprocess.DEVNULL
+    )
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         done = sum(pool.map(_write_half, [str(root)] * 2, halves, WRITER_SEEDS))
     print(f"generated {done} runs in {root}")
 

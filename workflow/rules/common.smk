@@ -13,6 +13,7 @@ from snakemake.utils import validate
 
 from tcsummary.core.errors import TcsummaryError
 from tcsummary.core.logs import console_logging
+from tcsummary.core.timers import cancel_pending_timers
 from tcsummary.example import ensure_example
 from tcsummary.plan.build import flag, plan_build, report_config
 from tcsummary.plan.config import check_config, load_schema
