@@ -156,6 +156,28 @@ def test_parallel_read_equals_serial(modern_repo, monkeypatch):
     assert read_runs(modern_repo.root, workers=2) == serial
 
 
+def test_fingerprints_taken_in_worker_processes_equal_serial(modern_repo, tmp_path, monkeypatch):
+    from tcsummary.read import discovery, inventory
+
+    serial = discovery.repository_state(modern_repo.root, workers=1)
+    folders = sorted(os.listdir(modern_repo.root / "artifacts"))
+    cache = tmp_path / "artifacts-cache.json"
+    found = inventory.cached_inventories(modern_repo.root, folders, True, 1, cache, True)
+    monkeypatch.setattr(discovery, "PARALLEL_FINGERPRINTS", 1)
+    monkeypatch.setattr(inventory, "PARALLEL_FINGERPRINTS", 1)
+    parallel = discovery.repository_state(modern_repo.root, workers=2)
+    assert parallel.fingerprints == serial.fingerprints
+    assert all(parallel.fingerprints.values())
+    # the cache written serially answers for every folder fingerprinted in two processes
+    def read_again(folder, validate, names):
+        assert not names, f"re-read although unchanged: {names}"
+        return []
+
+    monkeypatch.setattr(inventory, "_inventory_chunk", read_again)
+    again = inventory.cached_inventories(modern_repo.root, folders, True, 2, cache, False)
+    assert again == found
+
+
 @pytest.mark.parametrize(
     "make, message",
     [

@@ -228,7 +228,7 @@ def plan_repository(
     roots = [Path(r).resolve() for r in ([root] if isinstance(root, str | Path) else root)]
     summary = Path(summary).resolve() if summary else roots[0] / "campaign_summary"
     plan = RepositoryPlan(root=roots[0], summary=summary, roots=roots, name=name)
-    states = [repository_state(r) for r in roots]
+    states = [repository_state(r, workers) for r in roots]
     header = {
         "format": PLAN_MEMO_FORMAT, "version": __version__, "roots": [str(r) for r in roots],
         "summary": str(summary), "name": plan.name, "campaigns": campaigns,

@@ -13,6 +13,7 @@ The cache is a memo only: deleting it costs time, never correctness.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ from typing import Any
 from ..core.files import atomic_open
 from ..core.memory import gc_paused
 from ..core.model import RunInfo
+from ..core.parallel import map_chunks
 from .aim_reader import (
     RunProps,
     aim_dir_of,
@@ -83,11 +85,25 @@ class RepositoryState:
         return f"{fingerprint}|{status}|{self.props.get(run_hash)!r}"
 
 
-def repository_state(root: Path | str) -> RepositoryState:
+def _fingerprints(aim_dir: str, hashes: list[str]) -> list[str]:
+    return [run_fingerprint(aim_dir, h) for h in hashes]
+
+
+#: From this many runs (or artifact folders) on, fingerprints are taken in worker
+#: processes: the Python between stat calls holds the interpreter lock. 10,000 runs:
+#: 0.44 s in one process, 0.24 s in two; 10,000 artifact folders: 0.85 s, 0.50 s.
+PARALLEL_FINGERPRINTS = 2000
+
+
+def repository_state(root: Path | str, workers: int = 1) -> RepositoryState:
     """Hashes, fingerprints and SQLite rows of a repository's runs (stats, one query)."""
     aim_dir = aim_dir_of(Path(root))
     hashes = list_run_hashes(aim_dir)
-    fingerprints = {h: run_fingerprint(aim_dir, h) for h in hashes}
+    prints = map_chunks(
+        functools.partial(_fingerprints, str(aim_dir)), hashes, workers,
+        min_items=PARALLEL_FINGERPRINTS,
+    )
+    fingerprints = dict(zip(hashes, prints, strict=True))
     return RepositoryState(aim_dir, hashes, fingerprints, read_run_props(aim_dir))
 
 
@@ -197,7 +213,7 @@ def discover_runs(
     ``state``: :func:`repository_state` of ``root`` when the caller already has it.
     """
     root = Path(root)
-    state = state or repository_state(root)
+    state = state or repository_state(root, workers)
     aim_dir, hashes, props, fingerprints = (
         state.aim_dir, state.hashes, state.props, state.fingerprints
     )

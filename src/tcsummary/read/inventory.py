@@ -20,7 +20,13 @@ from ..core.parallel import map_chunks
 from ..core.progress import Progress
 from .aim_reader import RUN_HASH, aim_dir_of, read_runs
 from .artifacts import inventory_artifacts
-from .discovery import cache_path, discover_runs, load_cache, write_cache
+from .discovery import (
+    PARALLEL_FINGERPRINTS,
+    cache_path,
+    discover_runs,
+    load_cache,
+    write_cache,
+)
 from .shards import merge_runs
 
 
@@ -88,19 +94,29 @@ def _inventory_chunk(folder: Path, validate: bool, names: list[str]) -> list[Art
 INVENTORY_CACHE_VERSION = 3
 
 
-def folder_fingerprint(folder: Path) -> str:
-    """Names, sizes and mtimes of a run folder's entries: any change of a file shows here."""
+def folder_fingerprint(folder: Path | str) -> str:
+    """Names, sizes and mtimes of a run folder's entries: any change of a file shows here.
+
+    Takes the folder as text too: a 10,000-run listing built 10,000 Path objects only
+    to stat their entries (0.2 s of a warm ``tcsummary ls``).
+    """
     entries = []
     try:
-        for entry in os.scandir(folder):
-            try:
-                stat = entry.stat()  # follows symlinks, like reading the file
-                entries.append(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
-            except OSError:
-                entries.append(f"{entry.name}:?")
+        with os.scandir(folder) as found:
+            for entry in found:
+                try:
+                    stat = entry.stat()  # follows symlinks, like reading the file
+                    entries.append(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
+                except OSError:
+                    entries.append(f"{entry.name}:?")
     except OSError:
         return ""
-    return "|".join(sorted(entries))
+    entries.sort()
+    return "|".join(entries)
+
+
+def _folder_fingerprints(artifacts: str, names: list[str]) -> list[str]:
+    return [folder_fingerprint(os.path.join(artifacts, name)) for name in names]
 
 
 def inventory_record(inventory: ArtifactInventory) -> dict[str, Any]:
@@ -143,7 +159,10 @@ def cached_inventories(
     """
     artifacts = root / "artifacts"
     known = load_cache(cache, INVENTORY_CACHE_VERSION)
-    prints = {name: folder_fingerprint(artifacts / name) for name in folders}
+    prints = dict(zip(folders, map_chunks(
+        functools.partial(_folder_fingerprints, str(artifacts)), folders, workers,
+        min_items=PARALLEL_FINGERPRINTS,
+    ), strict=True))
     stale = [
         name for name in folders
         if known.get(name, {}).get("fingerprint") != prints[name]
