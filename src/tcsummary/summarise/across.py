@@ -32,10 +32,10 @@ from .campaign import classify_runs
 from .ranking import (
     CampaignRanking,
     CompareSettings,
+    Strata,
     compare_factor,
     labelled,
     object_frame,
-    strata,
     table_frame,
 )
 
@@ -125,11 +125,19 @@ def pooled_frame(
     return object_frame(records, names, settings["metrics"])
 
 
+def by_source(frame: pd.DataFrame) -> list[tuple[str, Strata]]:
+    """Each source's runs of a pooled frame, in order of appearance, split on demand."""
+    return [(label, Strata(members)) for label, members in frame.groupby(SOURCE, sort=False)]
+
+
 def ranks_by_source(
-    frame: pd.DataFrame, axes: Axes, factor: str, metric: str, context: str,
+    sources: Sequence[tuple[str, Strata]], axes: Axes, factor: str, metric: str, context: str,
     settings: CompareSettings,
 ) -> list[dict[str, Any]]:
-    """Mean rank of each level inside each source (the tcbench paper's Figure 5)."""
+    """Mean rank of each level inside each source (the tcbench paper's Figure 5).
+
+    ``sources``: :func:`by_source` of the context's pooled frame (shared by its metrics).
+    """
     if factor in PSEUDO_KEYS:
         return []
     blocks = [b for b in axes.blocks if b not in PSEUDO_KEYS]
@@ -138,8 +146,8 @@ def ranks_by_source(
     others = [k for k in axes.configuration if k != factor]
     lower = settings.lower(metric)
     rows = []
-    for label, members in frame.groupby(SOURCE, sort=False):
-        for values, stratum in strata(members, others):
+    for label, groups in sources:
+        for values, stratum in groups(others):
             levels = settings.level_order(factor, hv.distinct(stratum[factor]))
             if len(levels) < 2:
                 continue
@@ -154,15 +162,39 @@ def ranks_by_source(
     return rows
 
 
-def side_by_side(
-    frame: pd.DataFrame, axes: Axes, metric: str, context: str
-) -> list[dict[str, Any]]:
-    """Each configuration x source: n, mean and ci95 of ``metric`` (long form)."""
+def configuration_cells(
+    groups: Strata, axes: Axes
+) -> list[tuple[tuple[Any, ...], list[tuple[str, list[int]]]]]:
+    """Each configuration's runs per source (positions in the pooled frame), in table order."""
     keys = [k for k in axes.configuration if k not in PSEUDO_KEYS]
+    frame = groups.frame
+    where = {position: n for n, position in enumerate(frame.index)}
+    cells = []
+    for values, members in groups(keys):
+        per_source: dict[str, list[int]] = {}
+        for label, position in zip(members[SOURCE].tolist(), members.index, strict=True):
+            per_source.setdefault(label, []).append(where[position])
+        cells.append((values, list(per_source.items())))
+    return cells
+
+
+def side_by_side(
+    frame: pd.DataFrame,
+    cells: Sequence[tuple[tuple[Any, ...], list[tuple[str, list[int]]]]],
+    axes: Axes,
+    metric: str,
+    context: str,
+) -> list[dict[str, Any]]:
+    """Each configuration x source: n, mean and ci95 of ``metric`` (long form).
+
+    ``cells``: :func:`configuration_cells` of ``frame`` (the same for every metric).
+    """
+    keys = [k for k in axes.configuration if k not in PSEUDO_KEYS]
+    column = frame[metric].tolist()
     rows = []
-    for values, members in strata(frame, keys):
-        for label, cell in members.groupby(SOURCE, sort=False):
-            summary = stats.describe(list(cell[metric]))
+    for values, per_source in cells:
+        for label, positions in per_source:
+            summary = stats.describe([column[p] for p in positions])
             rows.append({
                 "metric": metric, "context": context,
                 "configuration": labelled(keys, values),
@@ -216,15 +248,18 @@ def compare_sources(
         frame = pooled_frame(settings, per_source, columns, context)
         if frame.empty:
             continue
+        groups = Strata(frame)
+        cells = configuration_cells(groups, axes)
+        sources_of = by_source(frame)
         for metric in settings["metrics"]:
-            result.side_by_side += side_by_side(frame, axes, metric, context)
+            result.side_by_side += side_by_side(frame, cells, axes, metric, context)
             if not axes.blocks:
                 continue
             for factor in axes.factors:
                 keys = list(dict.fromkeys([factor, *axes.configuration]))
-                compare_factor(result.ranking, frame, keys, factor, axes.blocks, metric,
+                compare_factor(result.ranking, groups, keys, factor, axes.blocks, metric,
                                context, compare)
-                result.by_source += ranks_by_source(frame, axes, factor, metric, context,
+                result.by_source += ranks_by_source(sources_of, axes, factor, metric, context,
                                                     compare)
                 if metric == settings["metrics"][0]:
                     result.answers += _answer(result.ranking, metric, context, factor, compare)
