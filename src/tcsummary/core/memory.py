@@ -8,6 +8,13 @@ a third of the load time). The data built there has no reference cycles, so
 pausing the collector loses nothing. Jobs run as threads of one process and
 the collector is process-wide, so pauses are counted: it is switched back on
 when the last overlapping pause ends, and only if it was on before the first.
+
+Switching it back on would make the next allocation walk everything built during
+the pause (all of it sits in the youngest generation): 0.18 s after loading four
+2,500-run snapshots, 0.25 s load. So the pause ends by moving every tracked object
+to the oldest generation first (``gc.freeze()`` then ``gc.unfreeze()``, the
+documented way, and O(1)): nothing is walked then, and cyclic garbage among those
+objects is still found by the next full collection.
 """
 
 from __future__ import annotations
@@ -47,6 +54,8 @@ def gc_paused() -> Iterator[None]:
         with _PAUSES.lock:
             _PAUSES.open -= 1
             if _PAUSES.open == 0 and _PAUSES.was_enabled:
+                gc.freeze()
+                gc.unfreeze()
                 gc.enable()
 
 
