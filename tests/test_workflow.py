@@ -207,6 +207,10 @@ def test_reports_runs_and_exclusions(built):
     row = runs.set_index("hash").loc[unfinished[0]]
     assert not row["included"] and "did not finish" in row["excluded_because"]
     assert unfinished[0] in (summary / campaign / "report.html").read_text()
+    # the runs without campaign_id vary in nothing: one group, named as such, not by its label
+    index = (summary / "index.md").read_text()
+    no_campaign = next(line for line in index.splitlines() if "_no_campaign/report.md" in line)
+    assert "**all runs**" in no_campaign and "campaign_id=" not in index
     assert tree_state(root) == before  # nothing written into .aim/ or artifacts/
 
 

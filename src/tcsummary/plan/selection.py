@@ -67,6 +67,10 @@ def default_contexts(runs: Sequence[RunInfo]) -> tuple[str, ...]:
     return tuple(sorted({c for r in runs for _, c in r.metrics if c.startswith("test")}))
 
 
+#: The groupby of a campaign in which no hparam varies: the campaign is the one group.
+CAMPAIGN_GROUP = "campaign_id"
+
+
 def default_groupby(runs: Sequence[RunInfo]) -> tuple[str, ...]:
     """hparams with more than one value among the runs, except seeds, splits and campaign keys.
 
@@ -74,7 +78,7 @@ def default_groupby(runs: Sequence[RunInfo]) -> tuple[str, ...]:
     hparam the campaign itself is the one group (tcbench then groups by campaign_id).
     """
     keys = [name for name in varying_hparams(runs) if not is_replicate_key(name)]
-    return tuple(keys) if keys else ("campaign_id",)
+    return tuple(keys) if keys else (CAMPAIGN_GROUP,)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import pandas as pd
 from ..core import values as hv
 from ..core.model import CAMPAIGN_KEYS, RunInfo, is_replicate_key
 from ..plan.grid import varying_hparams
+from ..plan.selection import CAMPAIGN_GROUP
 from . import comparisons as cmp
 from . import stats
 from .campaign import RunRow, key_values
@@ -132,6 +133,10 @@ def object_frame(
     return pd.DataFrame(data, columns=list(names))
 
 
+#: How an answer names the configuration of such a campaign: there is only one.
+ALL_RUNS = "all runs"
+
+
 def labelled(keys: Sequence[str], values: Sequence[Any]) -> str:
     """``key=value, key=value``: a configuration's label, or a stratum's (empty without keys)."""
     return ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
@@ -225,6 +230,10 @@ def _answer(frame: pd.DataFrame, metrics_rows: pd.DataFrame, keys: Sequence[str]
     ordered = table.sort_values("mean", ascending=lower, kind="stable")
     best = ordered.iloc[0]
     label = ", ".join(f"{k}={settings.label(k, best[k])}" for k in keys)
+    if list(keys) == [CAMPAIGN_GROUP]:
+        # nothing varies, so tcbench groups by the campaign itself: "campaign_id=..." would
+        # only repeat the campaign's own name (or "(no campaign)") as its best configuration
+        label = ALL_RUNS
     answer = {
         "context": context, "metric": metric, "best": label, "mean": best["mean"],
         "ci95": best["ci95"], "n": int(best["n"]), "runner_up": None, "verdict": "",
