@@ -231,6 +231,18 @@ def test_comparison_numbers_match_a_pandas_recomputation(repos, built):
             len(values))
         assert row.iloc[0]["ci95"] == pytest.approx(half)
     assert set(side.context) == {"test-script"}
+    # the same table in LaTeX, for the paper: one row per configuration, one column per
+    # source, mean ± ci95 as side_by_side.csv has them, the best of each column in bold
+    tex = (folder / "tables" / "side_by_side_acc_test-script.tex").read_text()
+    assert "\\toprule" in tex and "configuration & ucdavis & mirage19" in tex
+    for label in ("ucdavis", "mirage19"):
+        mine = side[side.source == label]
+        best = mine.loc[mine["mean"].idxmax()]
+        assert f"\\textbf{{{best['mean']:.2f} $\\pm$ {best['ci95']:.2f}}}" in tex
+    row = side.iloc[0]
+    label = row["configuration"].replace("_", "\\_")
+    line = next(x for x in tex.splitlines() if x.startswith(label))
+    assert f"{row['mean']:.2f} $\\pm$ {row['ci95']:.2f}" in line
     html = (folder / "report.html").read_text()
     assert "Which level wins" in html and "mirage19" in html
     assert list((folder / "figures").glob("cd_*.svg"))

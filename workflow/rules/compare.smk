@@ -75,6 +75,7 @@ rule render_comparison:
         ),
         md="{where}/comparisons/{comparison}/report.md",
         figures=directory("{where}/comparisons/{comparison}/figures"),
+        tables=directory("{where}/comparisons/{comparison}/tables"),
     log:
         "{where}/comparisons/{comparison}/.tcsummary/logs/render.log",
     localrule: True

@@ -304,6 +304,11 @@ def render_cross(view: dict[str, Any], out_dir: Path) -> int:
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
     for section in diagrams + by_source:
         write_text(out_dir / section["figure_file"], section["figure"])
+    (out_dir / "tables").mkdir(parents=True, exist_ok=True)
+    latex = environment("tex").get_template("side_by_side.tex.j2")
+    for table in context["tables"]:
+        name = safe_name(f"side_by_side_{table['metric']}_{table['context']}")
+        write_text(out_dir / "tables" / f"{name}.tex", latex.render(t=table))
     html = environment("html").get_template("comparison.html.j2")
     write_text(out_dir / "report.html", html.render(**context))
     markdown = environment("md").get_template("comparison.md.j2")
