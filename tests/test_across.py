@@ -254,6 +254,22 @@ def test_comparison_numbers_match_a_pandas_recomputation(repos, built):
 @pytest.mark.slow
 def test_each_output_folder_has_an_index(repos, built):
     out, *_ = built
+    # the output holding both repositories: one line each, links to their indexes and comparisons
+    top = (out / "index.html").read_text()
+    assert 'href="ucdavis/index.html"' in top and 'href="mirage/index.html"' in top
+    assert 'href="comparisons/datasets/report.html"' in top
+    cards = {
+        name: [json.loads(p.read_text()) for p in (out / name / ".tcsummary").glob("*/card.json")]
+        for name in ("ucdavis", "mirage")
+    }
+    for name, found in cards.items():
+        used, runs = sum(c["used"] for c in found), sum(c["runs"] for c in found)
+        row = next(line for line in top.splitlines() if f'href="{name}/index.html"' in line)
+        assert f"<td>{len(found)}</td><td>{used} / {runs}</td>" in row
+        own = (out / name / "index.html").read_text()
+        assert '<a href="../index.html">all repositories</a>' in own
+    top_md = (out / "index.md").read_text()
+    assert "[ucdavis](ucdavis/index.md)" in top_md and "comparisons/datasets/report.md" in top_md
     for name, campaign in (("ucdavis", UCDAVIS), ("mirage", MIRAGE)):
         html = (out / name / "index.html").read_text()
         assert f'href="{campaign}/report.html"' in html
@@ -348,6 +364,7 @@ def test_comparison_report_and_index_read_in_a_real_browser(built, tmp_path):
     pages = {
         "comparison": out / "comparisons" / "datasets" / "report.html",
         "index": out / "ucdavis" / "index.html",
+        "top index": out / "index.html",
     }
     for name, html in pages.items():
         try:

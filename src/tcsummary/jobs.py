@@ -22,7 +22,7 @@ from .core.errors import StrictError, first_of
 from .core.files import write_bytes, write_text
 from .core.logs import logged_job
 from .core.model import RunInfo
-from .plan.campaigns import read_snapshot
+from .plan.campaigns import WORK_DIR, read_snapshot
 from .plan.grid import campaign_grid
 from .summarise import across, ranking, stats, tcbench
 from .summarise import campaign as agg
@@ -281,3 +281,30 @@ def index(
     problems = json.loads(Path(problems_json).read_bytes())
     render_index(cards, problems, repository, list(comparisons), Path(out_dir))
     return f"index of {len(cards)} campaigns"
+
+
+@logged_job
+def top_index(
+    card_paths: Sequence[Path | str],
+    out_dir: Path | str,
+    repositories: Sequence[dict[str, Any]],
+    comparisons: Sequence[dict[str, str]] = (),
+) -> str:
+    """Rule ``top_index``: index.html and index.md of an output holding several repositories.
+
+    ``repositories``: name, ``folder`` (relative to ``out_dir``), roots and campaign
+    folders of each; a campaign's card is ``<folder>/.tcsummary/<campaign>/card.json``.
+    """
+    from .render.report import render_top_index
+
+    out_dir = Path(out_dir)
+    cards = {Path(p): json.loads(Path(p).read_bytes()) for p in card_paths}
+    shown = [
+        {**repository, "cards": [
+            cards[out_dir / repository["folder"] / WORK_DIR / folder / "card.json"]
+            for folder in repository["campaigns"]
+        ]}
+        for repository in repositories
+    ]
+    render_top_index(shown, list(comparisons), out_dir)
+    return f"index of {len(shown)} repositories"

@@ -6,6 +6,7 @@
 # campaign's snapshot file is rewritten only when its content changes, so
 # Snakemake's mtime logic rebuilds exactly the campaigns that changed.
 import os
+import re
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -44,8 +45,10 @@ except TcsummaryError as error:
     raise WorkflowError(f"tcsummary: {error}") from None
 
 
+# a repository's output folder is one of the build's (exactly: an output holding several
+# repositories has an index of its own, which the repositories' index rule must not claim)
 wildcard_constraints:
-    summary=r".+(?<!/comparisons)",
+    summary="|".join(re.escape(str(plan.summary)) for plan in BUILD.repositories),
     comparison=r"[^/]+",
     campaign=r"[^/]+",
     batch=r"[^/]+",
@@ -102,6 +105,11 @@ def get_index_repository(wildcards):
         "roots": [str(r) for r in plan.roots],
         "folders": list(plan.campaigns),
         "primary": config["metrics"][0],
+        "top": (
+            os.path.relpath(BUILD.top / "index.html", plan.summary)
+            if BUILD.top is not None
+            else ""
+        ),
     }
 
 
@@ -115,6 +123,39 @@ def get_index_comparisons(wildcards):
             "sources": ", ".join(s.label for s in c.sources),
         }
         for c in BUILD.comparisons_of(plan)
+    ]
+
+
+def top_constraint():
+    """The output folder holding several repositories, or a pattern matching nothing."""
+    return re.escape(str(BUILD.top)) if BUILD.top is not None else "(?!)"
+
+
+def get_all_cards(wildcards):
+    return [str(plan.card(f)) for plan in BUILD.repositories for f in plan.campaigns]
+
+
+def get_top_repositories(wildcards):
+    return [
+        {
+            "name": plan.name,
+            "folder": os.path.relpath(plan.summary, BUILD.top),
+            "roots": [str(r) for r in plan.roots],
+            "campaigns": list(plan.campaigns),
+        }
+        for plan in BUILD.repositories
+    ]
+
+
+def get_top_comparisons(wildcards):
+    return [
+        {
+            "name": c.name,
+            "href": os.path.relpath(c.folder / "report.html", BUILD.top),
+            "href_md": os.path.relpath(c.folder / "report.md", BUILD.top),
+            "sources": ", ".join(s.label for s in c.sources),
+        }
+        for c in BUILD.comparisons
     ]
 
 

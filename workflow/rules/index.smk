@@ -25,3 +25,30 @@ rule index:
 
         out = output.html.rsplit("/", 1)[0]
         index(input.cards, input.problems, out, **params, log=log[0])
+
+
+# With several repositories in one output folder: the folder's own index, one line per
+# repository (campaigns, runs, link to its index) and every comparison.
+rule top_index:
+    input:
+        cards=get_all_cards,
+    output:
+        html=report(
+            "{top}/index.html",
+            category="Reports",
+            caption="../report/index.rst",
+        ),
+        md="{top}/index.md",
+    log:
+        "{top}/.tcsummary/logs/index.log",
+    wildcard_constraints:
+        top=top_constraint(),
+    localrule: True
+    params:
+        repositories=get_top_repositories,
+        comparisons=get_top_comparisons,
+    run:
+        from tcsummary.jobs import top_index
+
+        out = output.html.rsplit("/", 1)[0]
+        top_index(input.cards, out, **params, log=log[0])

@@ -38,6 +38,8 @@ class Build:
     #: open lock files, one per output folder (see lock.py); held while the build runs.
     locks: list[Any] = field(default_factory=list)
     comparisons: list[ComparisonPlan] = field(default_factory=list)
+    #: ``output`` when it holds several repositories' folders: its own index lists them.
+    top: Path | None = None
 
     def by_summary(self, summary: str) -> RepositoryPlan:
         for plan in self.repositories:
@@ -67,6 +69,8 @@ class Build:
                 files += [str(out / name) for name in campaign.tcbench_files]
         for comparison in self.comparisons:
             files += [str(comparison.folder / name) for name in COMPARISON_FILES]
+        if self.top is not None:
+            files += [str(self.top / name) for name in INDEX_FILES]
         return files
 
 
@@ -222,5 +226,6 @@ def plan_build(
     comparisons = plan_comparisons(config["comparisons"], plans, target, config["metrics"])
     # the records read to plan are garbage now; the jobs run in this same process
     release_freed_memory()
-    return Build(plans, locks, comparisons)
+    top = target if target is not None and len(plans) > 1 else None
+    return Build(plans, locks, comparisons, top)
 

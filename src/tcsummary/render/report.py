@@ -340,3 +340,34 @@ def render_index(
     write_text(out_dir / "index.html", html.render(**context))
     markdown = environment("md").get_template("index.md.j2")
     write_text(out_dir / "index.md", markdown.render(**context))
+
+
+def render_top_index(
+    repositories: Sequence[dict[str, Any]], comparisons: Sequence[dict[str, str]], out_dir: Path
+) -> None:
+    """Write index.html and index.md of an output folder holding several repositories.
+
+    One line per repository (its campaigns, runs used and by status, the last run's end,
+    a link to its own index), then every comparison: where a reader of the folder starts.
+    """
+    shown = []
+    for repository in repositories:
+        cards = repository["cards"]
+        by_status: dict[str, int] = {}
+        for card in cards:
+            for status, n in card["by_status"].items():
+                by_status[status] = by_status.get(status, 0) + n
+        ends = [c["last_end"] for c in cards if c["last_end"] is not None]
+        shown.append({
+            **repository,
+            "used": sum(c["used"] for c in cards),
+            "runs": sum(c["runs"] for c in cards),
+            "by_status": by_status,
+            "ended": iso_utc(max(ends)) if ends else "",
+            "campaign_names": [c["campaign"] for c in cards],
+        })
+    context = {"repositories": shown, "comparisons": comparisons, "folder": str(out_dir)}
+    html = environment("html").get_template("top_index.html.j2")
+    write_text(out_dir / "index.html", html.render(**context))
+    markdown = environment("md").get_template("top_index.md.j2")
+    write_text(out_dir / "index.md", markdown.render(**context))
