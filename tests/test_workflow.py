@@ -10,6 +10,7 @@ forced rebuilds. Slow (each snakemake start costs ~2 s here): marked ``slow``.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import shutil
@@ -259,6 +260,27 @@ def test_new_run_rebuilds_only_its_campaign(fresh, tmp_path):
     assert not any(k.startswith(f"{b}/") or k.startswith("_no_campaign/") for k in changed), changed
     assert "Nothing to be done" in build(root, tmp_path / "w")
     assert "rule aggregate" in log
+
+
+def test_a_changed_setting_reruns_the_jobs_that_use_it_and_only_once(fresh, tmp_path):
+    # the profile has no params trigger (it imports pandas on every run): each rule's params
+    # are a file, rewritten only when they change, whose mtime reruns the job
+    root, specs = fresh
+    summary = root / "campaign_summary"
+    campaign = campaigns_of(specs)[0]
+    alpha = tmp_path / "alpha.yaml"
+    alpha.write_text("compare:\n  alpha: 0.1\n")
+    extra = ("--configfile", str(PROJECT / "config" / "config.yaml"), str(alpha))
+    log = build(root, tmp_path / "w", *extra)
+    assert "rule aggregate" in log and "rule extract" not in log
+    provenance = json.loads((summary / campaign / "provenance.json").read_text())
+    assert provenance["config"]["compare"]["alpha"] == 0.1
+    assert "Nothing to be done" in build(root, tmp_path / "w", *extra)
+    log = build(root, tmp_path / "w")  # back to the default
+    assert "rule aggregate" in log
+    provenance = json.loads((summary / campaign / "provenance.json").read_text())
+    assert provenance["config"]["compare"]["alpha"] == 0.05
+    assert "Nothing to be done" in build(root, tmp_path / "w")
 
 
 def test_edited_csv_reruns_its_extraction_and_campaign_only(fresh, tmp_path):

@@ -8,6 +8,7 @@ rule aggregate:
     input:
         snapshot=get_snapshot,
         extractions=get_extractions,
+        params=params_input("aggregate"),
     output:
         runs=report(
             "{summary}/{campaign}/runs.csv",
@@ -76,15 +77,14 @@ rule aggregate:
         runtime=10,
         in_process=1,
     params:
-        root=get_root,
-        tcbench_files=get_tcbench_files,
-        config=report_config(config),
-        strict=config["strict"],
+        values=aggregate_params,
     run:
         from tcsummary.jobs import aggregate
 
         out = (output.runs.rsplit("/", 1)[0], output.view)
-        aggregate(input.snapshot, input.extractions, *out, **params, log=log[0])
+        aggregate(
+            input.snapshot, input.extractions, *out, **params.values, log=log[0]
+        )
 
 
 rule tcbench_files:

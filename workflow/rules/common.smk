@@ -8,6 +8,7 @@
 import os
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -16,7 +17,8 @@ from tcsummary.core.errors import TcsummaryError
 from tcsummary.core.logs import console_logging
 from tcsummary.core.timers import cancel_pending_timers
 from tcsummary.example import ensure_example
-from tcsummary.plan.build import flag, plan_build, report_config
+from tcsummary.plan.build import flag, params_file, plan_build, report_config
+from tcsummary.plan.campaigns import COMPARISONS
 from tcsummary.plan.config import check_config, load_schema
 
 SCHEMA = Path(workflow.current_basedir) / ".." / "schemas" / "config.schema.yaml"
@@ -54,6 +56,55 @@ wildcard_constraints:
     batch=r"[^/]+",
     key=r"flowpic_dim|max_n_pkts",
     value=r"[^/]+",
+
+
+#: Where each rule keeps its params as a file (see write_params_files, at the end).
+PARAMS_FILES = {
+    "aggregate": "{summary}/.tcsummary/{campaign}/params.json",
+    "problems": "{summary}/.tcsummary/problems-params.json",
+    "index": "{summary}/.tcsummary/index-params.json",
+    "compare": "{where}/comparisons/{comparison}/.tcsummary/params.json",
+    "top_index": "{top}/.tcsummary/params.json",
+}
+
+
+def params_input(rule):
+    """Input function: the rule's params file, written at parse time (write_params_files)."""
+    return lambda wildcards: PARAMS_FILES[rule].format(**dict(wildcards.items()))
+
+
+def aggregate_params(wildcards):
+    return {
+        "root": get_root(wildcards),
+        "tcbench_files": get_tcbench_files(wildcards),
+        "config": report_config(config),
+        "strict": config["strict"],
+    }
+
+
+def problems_params(wildcards):
+    return {"strict": config["strict"]}
+
+
+def index_params(wildcards):
+    return {
+        "repository": get_index_repository(wildcards),
+        "comparisons": get_index_comparisons(wildcards),
+    }
+
+
+def compare_params(wildcards):
+    return {
+        "settings": get_comparison_settings(wildcards),
+        "config": {"compare": config["compare"]},
+    }
+
+
+def top_index_params(wildcards):
+    return {
+        "repositories": get_top_repositories(wildcards),
+        "comparisons": get_top_comparisons(wildcards),
+    }
 
 
 def repository(wildcards):
@@ -169,3 +220,36 @@ def get_comparison_snapshots(wildcards):
 
 def get_comparison_settings(wildcards):
     return comparison_plan(wildcards).settings()
+
+
+def write_params_files():
+    """Every job's params as a file, rewritten only when they change (plan.build.params_file).
+
+    The profile leaves Snakemake's params trigger off (it imports pandas on every run), so
+    these files' mtimes rerun a job whose params changed. Written here, before Snakemake
+    lists the output folders' files, since it reads mtimes from that listing.
+    """
+    write = workflow.is_main_process
+    jobs = []
+    for plan in BUILD.repositories:
+        summary = str(plan.summary)
+        jobs += [("problems", problems_params, {"summary": summary})]
+        jobs += [("index", index_params, {"summary": summary})]
+        jobs += [
+            ("aggregate", aggregate_params, {"summary": summary, "campaign": folder})
+            for folder in plan.campaigns
+        ]
+    for comparison in BUILD.comparisons:
+        where, name = str(comparison.folder).rsplit(f"/{COMPARISONS}/", 1)
+        jobs += [("compare", compare_params, {"where": where, "comparison": name})]
+    if BUILD.top is not None:
+        jobs += [("top_index", top_index_params, {"top": str(BUILD.top)})]
+    for rule, values, wildcards in jobs:
+        params_file(
+            PARAMS_FILES[rule].format(**wildcards),
+            values(SimpleNamespace(**wildcards)),
+            write,
+        )
+
+
+write_params_files()

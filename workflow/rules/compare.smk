@@ -7,6 +7,7 @@
 rule compare:
     input:
         snapshots=get_comparison_snapshots,
+        params=params_input("compare"),
     output:
         ranks=report(
             "{where}/comparisons/{comparison}/ranks.csv",
@@ -53,13 +54,12 @@ rule compare:
         runtime=10,
         in_process=1,
     params:
-        settings=get_comparison_settings,
-        config={"compare": config["compare"]},
+        values=compare_params,
     run:
         from tcsummary.jobs import compare
 
         out = output.ranks.rsplit("/", 1)[0]
-        compare(input.snapshots, out, output.view, **params, log=log[0])
+        compare(input.snapshots, out, output.view, **params.values, log=log[0])
 
 
 rule render_comparison:

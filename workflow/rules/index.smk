@@ -7,6 +7,7 @@ rule index:
     input:
         cards=get_cards,
         problems="{summary}/.tcsummary/problems.json",
+        params=params_input("index"),
     output:
         html=report(
             "{summary}/index.html",
@@ -18,13 +19,12 @@ rule index:
         "{summary}/.tcsummary/logs/index.log",
     localrule: True
     params:
-        repository=get_index_repository,
-        comparisons=get_index_comparisons,
+        values=index_params,
     run:
         from tcsummary.jobs import index
 
         out = output.html.rsplit("/", 1)[0]
-        index(input.cards, input.problems, out, **params, log=log[0])
+        index(input.cards, input.problems, out, **params.values, log=log[0])
 
 
 # With several repositories in one output folder: the folder's own index, one line per
@@ -32,6 +32,7 @@ rule index:
 rule top_index:
     input:
         cards=get_all_cards,
+        params=params_input("top_index"),
     output:
         html=report(
             "{top}/index.html",
@@ -45,10 +46,9 @@ rule top_index:
         top=top_constraint(),
     localrule: True
     params:
-        repositories=get_top_repositories,
-        comparisons=get_top_comparisons,
+        values=top_index_params,
     run:
         from tcsummary.jobs import top_index
 
         out = output.html.rsplit("/", 1)[0]
-        top_index(input.cards, out, **params, log=log[0])
+        top_index(input.cards, out, **params.values, log=log[0])

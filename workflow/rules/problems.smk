@@ -4,7 +4,8 @@
 
 rule problems:
     input:
-        "{summary}/.tcsummary/problems.json",
+        found="{summary}/.tcsummary/problems.json",
+        params=params_input("problems"),
     output:
         report(
             "{summary}/problems.csv",
@@ -15,8 +16,8 @@ rule problems:
         "{summary}/.tcsummary/logs/problems.log",
     localrule: True
     params:
-        strict=config["strict"],
+        values=problems_params,
     run:
         from tcsummary.jobs import problems
 
-        problems(input[0], output[0], params.strict, log=log[0])
+        problems(input.found, output[0], **params.values, log=log[0])
