@@ -233,9 +233,13 @@ def compare(
     the order of ``snapshot_paths``).
     """
     out_dir = Path(out_dir)
-    snapshots = [read_snapshot(p) for p in snapshot_paths]
+    # one snapshot in memory at a time: each is cut to what the comparison uses, then dropped
+    found = [
+        across.source_runs(source, read_snapshot(path), settings["metrics"])
+        for source, path in zip(settings["sources"], snapshot_paths, strict=True)
+    ]
     options = ranking.CompareSettings.from_config(config["compare"])
-    result = across.compare_sources(settings, snapshots, options)
+    result = across.compare_sources(settings, found, options)
     for name, table in across.cross_tables(result).items():
         write_text(out_dir / name, _csv(table))
     view = {
@@ -252,10 +256,10 @@ def compare(
         **options.view(settings["metrics"]),
     }
     write_text(work_file, _json(view, default=str))
-    record = comparison_provenance(settings, snapshots, snapshot_paths, config)
+    record = comparison_provenance(settings, [f.hashes for f in found], snapshot_paths, config)
     write_text(out_dir / "provenance.json", _json(record, indent=1))
     runs = sum(s["runs"] for s in result.sources)
-    return f"{settings['name']}: {len(snapshots)} sources, {runs} runs"
+    return f"{settings['name']}: {len(found)} sources, {runs} runs"
 
 
 @logged_job

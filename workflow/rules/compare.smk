@@ -79,6 +79,8 @@ rule render_comparison:
     log:
         "{where}/comparisons/{comparison}/.tcsummary/logs/render.log",
     localrule: True
+    resources:
+        in_process=1,
     run:
         from tcsummary.jobs import render_comparison
 

@@ -27,6 +27,7 @@ rule render:
     resources:
         mem_mb=500,
         runtime=10,
+        in_process=1,
     run:
         from tcsummary.jobs import render
 

@@ -69,6 +69,37 @@ def included_runs(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     return [row.record for row in classify_runs(snapshot, {}) if row.included]
 
 
+@dataclass
+class SourceRuns:
+    """What a comparison keeps of one source's campaign snapshot.
+
+    ``runs``: the included runs with only their hash, hparams and the compared metrics
+    of the source's compared contexts; ``hashes``: every run of the campaign (sorted,
+    for provenance). Snapshots are read one at a time and dropped: a pooled comparison
+    of four 2,500-run campaigns held all four whole (~40 MB) through its statistics.
+    """
+
+    runs: list[dict[str, Any]]
+    hashes: list[str]
+
+
+def source_runs(
+    source: dict[str, Any], snapshot: dict[str, Any], metrics: Sequence[str]
+) -> SourceRuns:
+    """A source's :class:`SourceRuns` (``source``: one of the comparison's settings' sources)."""
+    contexts = set(source["contexts"].values())
+    wanted = set(metrics)
+    runs = [
+        {
+            "hash": record["hash"],
+            "hparams": record["hparams"],
+            "metrics": [m for m in record["metrics"] if m[0] in wanted and m[1] in contexts],
+        }
+        for record in included_runs(snapshot)
+    ]
+    return SourceRuns(runs, sorted(r["hash"] for r in snapshot["runs"]))
+
+
 def choose_axes(settings: dict[str, Any], per_source: Sequence[list[dict[str, Any]]]) -> Axes:
     """Factors, blocks and configuration keys: configured, else from what varies inside sources."""
     inside: set[str] = set()
@@ -232,14 +263,17 @@ def _answer(ranking: CampaignRanking, metric: str, context: str, factor: str,
 
 
 def compare_sources(
-    settings: dict[str, Any], snapshots: Sequence[dict[str, Any]], compare: CompareSettings,
+    settings: dict[str, Any], found: Sequence[SourceRuns], compare: CompareSettings,
 ) -> CrossComparison:
-    """The whole comparison: pooled ranks and tests, ranks per source, the side-by-side table."""
-    per_source = [included_runs(s) for s in snapshots]
+    """The whole comparison: pooled ranks and tests, ranks per source, the side-by-side table.
+
+    ``found``: :func:`source_runs` of each source, in the order of ``settings["sources"]``.
+    """
+    per_source = [f.runs for f in found]
     axes = choose_axes(settings, per_source)
     sources = [
-        {**source, "runs": len(runs), "campaign_runs": len(snapshot["runs"])}
-        for source, runs, snapshot in zip(settings["sources"], per_source, snapshots, strict=True)
+        {**source, "runs": len(f.runs), "campaign_runs": len(f.hashes)}
+        for source, f in zip(settings["sources"], found, strict=True)
     ]
     result = CrossComparison(axes=axes, sources=sources)
     result.ranking.blocks = list(axes.blocks)

@@ -62,18 +62,21 @@ def provenance(
 
 def comparison_provenance(
     settings: dict[str, Any],
-    snapshots: Sequence[dict[str, Any]],
+    campaign_runs: Sequence[Sequence[str]],
     snapshot_paths: Sequence[Path | str],
     config: dict[str, Any],
 ) -> dict[str, Any]:
-    """Versions, the comparison's settings, and per source its campaign, runs and snapshot."""
+    """Versions, the comparison's settings, and per source its campaign, runs and snapshot.
+
+    ``campaign_runs``: each source's run hashes, sorted (``across.SourceRuns.hashes``).
+    """
     sources = []
-    for source, snapshot, path in zip(settings["sources"], snapshots, snapshot_paths,
-                                      strict=True):
+    for source, hashes, path in zip(settings["sources"], campaign_runs, snapshot_paths,
+                                    strict=True):
         sources.append({
             **source,
             "aim_snapshot_sha256": sha256_file(Path(path)),
-            "campaign_runs": sorted(r["hash"] for r in snapshot["runs"]),
+            "campaign_runs": list(hashes),
         })
     return {
         "tool": "tcsummary",
