@@ -176,10 +176,14 @@ def aggregate(
         **compare.view(settings["metrics"]),
     }
     write_text(work_file, _json(view, default=str))
+    card = campaign_card(view, rows, grid.by_status, len(grid.missing))
+    # the view's record dicts and the run objects are the job's largest: gone before the
+    # long table is built (2,500 runs: the job's peak was all of them at once)
+    del view, runs, per_class, confusions
     frame = tcbench.long_frame(snapshot, rows)
     tables = {"frame": frame, "summary": tcbench.tcbench_summary(snapshot, frame)}
     write_bytes(Path(work_file).with_name("tcbench.pkl"), pickle.dumps(tables, protocol=5))
-    card = campaign_card(view, rows, grid.by_status, len(grid.missing))
+    del frame, tables
     write_text(Path(work_file).with_name("card.json"), _json(card, indent=1, default=str))
     record = provenance(snapshot, rows, config, root, Path(snapshot_path))
     write_text(out_dir / "provenance.json", _json(record, indent=1))

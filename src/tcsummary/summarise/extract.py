@@ -159,9 +159,20 @@ def read_memo(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def read_extractions(paths: Iterable[Path]) -> dict[str, dict[str, Any]]:
+    """The batches' records by run hash; equal class lists are one shared list.
+
+    Every run of a campaign names the same classes in every context: 2,500 runs held
+    37,500 copies of five names (3 MB of an aggregation's peak). Nothing modifies a
+    record's class list (realignment builds a new one).
+    """
     records: dict[str, dict[str, Any]] = {}
+    shared: dict[tuple[str, ...], list[str]] = {}
     with gc_paused():
         for path in paths:
             for record in json.loads(Path(path).read_bytes()):
+                for context in record.get("contexts", {}).values():
+                    names = context.get("classes")
+                    if isinstance(names, list):
+                        context["classes"] = shared.setdefault(tuple(names), names)
                 records[record["hash"]] = record
     return records
