@@ -22,7 +22,7 @@ from .core.errors import StrictError, first_of
 from .core.files import write_bytes, write_text
 from .core.logs import logged_job
 from .core.model import RunInfo
-from .plan.campaigns import WORK_DIR, read_snapshot
+from .plan.campaigns import read_snapshot
 from .plan.grid import campaign_grid
 from .summarise import across, ranking, stats, tcbench
 from .summarise import campaign as agg
@@ -300,19 +300,15 @@ def top_index(
 ) -> str:
     """Rule ``top_index``: index.html and index.md of an output holding several repositories.
 
-    ``repositories``: name, ``folder`` (relative to ``out_dir``), roots and campaign
-    folders of each; a campaign's card is ``<folder>/.tcsummary/<campaign>/card.json``.
+    ``repositories``: name, ``folder`` (relative to ``out_dir``), roots and the paths of
+    its campaigns' cards (among ``card_paths``, the rule's input) of each.
     """
     from .render.report import render_top_index
 
-    out_dir = Path(out_dir)
-    cards = {Path(p): json.loads(Path(p).read_bytes()) for p in card_paths}
+    cards = {str(p): json.loads(Path(p).read_bytes()) for p in card_paths}
     shown = [
-        {**repository, "cards": [
-            cards[out_dir / repository["folder"] / WORK_DIR / folder / "card.json"]
-            for folder in repository["campaigns"]
-        ]}
+        {**repository, "cards": [cards[str(p)] for p in repository["cards"]]}
         for repository in repositories
     ]
-    render_top_index(shown, list(comparisons), out_dir)
+    render_top_index(shown, list(comparisons), Path(out_dir))
     return f"index of {len(shown)} repositories"

@@ -192,7 +192,7 @@ def get_top_repositories(wildcards):
             "name": plan.name,
             "folder": os.path.relpath(plan.summary, BUILD.top),
             "roots": [str(r) for r in plan.roots],
-            "campaigns": list(plan.campaigns),
+            "cards": [str(plan.card(f)) for f in plan.campaigns],
         }
         for plan in BUILD.repositories
     ]

@@ -364,7 +364,6 @@ def render_top_index(
             "runs": sum(c["runs"] for c in cards),
             "by_status": by_status,
             "ended": iso_utc(max(ends)) if ends else "",
-            "campaign_names": [c["campaign"] for c in cards],
         })
     context = {"repositories": shown, "comparisons": comparisons, "folder": str(out_dir)}
     html = environment("html").get_template("top_index.html.j2")

@@ -133,7 +133,7 @@ def object_frame(
     return pd.DataFrame(data, columns=list(names))
 
 
-#: How an answer names the configuration of such a campaign: there is only one.
+#: How an answer names the one configuration of a campaign in which no hparam varies.
 ALL_RUNS = "all runs"
 
 
@@ -229,11 +229,11 @@ def _answer(frame: pd.DataFrame, metrics_rows: pd.DataFrame, keys: Sequence[str]
     lower = settings.lower(metric)
     ordered = table.sort_values("mean", ascending=lower, kind="stable")
     best = ordered.iloc[0]
-    label = ", ".join(f"{k}={settings.label(k, best[k])}" for k in keys)
-    if list(keys) == [CAMPAIGN_GROUP]:
-        # nothing varies, so tcbench groups by the campaign itself: "campaign_id=..." would
-        # only repeat the campaign's own name (or "(no campaign)") as its best configuration
-        label = ALL_RUNS
+    # nothing varies when tcbench groups by the campaign itself: "campaign_id=..." would
+    # only repeat the campaign's own name (or "(no campaign)") as its best configuration
+    label = ALL_RUNS if list(keys) == [CAMPAIGN_GROUP] else ", ".join(
+        f"{k}={settings.label(k, best[k])}" for k in keys
+    )
     answer = {
         "context": context, "metric": metric, "best": label, "mean": best["mean"],
         "ci95": best["ci95"], "n": int(best["n"]), "runner_up": None, "verdict": "",
