@@ -104,6 +104,49 @@ def test_block_table_counts_unplaced_runs():
     assert built.table.to_numpy().tolist() == [[1.0, 2.0]]
 
 
+def _reference_table(frame: pd.DataFrame, factor: str, blocks: list[str], value: str,
+                     levels: list) -> pd.DataFrame:
+    """The block table by pandas: cell means (NaN ignored), levels with a value, complete rows."""
+    placed = frame.dropna(subset=[*blocks, factor])
+    placed = placed[placed[factor].isin(levels)]
+    table = placed.pivot_table(index=blocks, columns=factor, values=value, aggfunc="mean",
+                               dropna=False)
+    table = table.reindex(columns=[lv for lv in levels if lv in set(table.columns)])
+    table = table.loc[:, table.notna().any(axis=0)]
+    return table.dropna(axis=0, how="any")
+
+
+def test_one_layout_filled_per_metric_equals_block_table_and_pandas():
+    rng = np.random.default_rng(7)
+    rows = [{"aug": aug, "split_index": split, "seed": seed}
+            for aug in ["a", "b", "c"] for split in range(4) for seed in range(3)]
+    rows += [{"aug": "b", "split_index": 2, "seed": 1}, {"aug": None, "split_index": 0,
+                                                         "seed": 0}]  # a repeat, an unplaced run
+    frame = pd.DataFrame(rows)
+    frame["acc"] = rng.random(len(frame))
+    frame["f1"] = frame["acc"] * 2
+    frame.loc[frame.aug == "c", "f1"] = np.nan  # a level without any value on this metric
+    frame["loss"] = rng.random(len(frame))
+    frame.loc[(frame.split_index == 1) & (frame.aug == "a"), "loss"] = np.nan  # blocks dropped
+    frame.loc[len(frame) - 2, "loss"] = np.nan  # the repeated cell keeps its other value
+    blocks = ["split_index", "seed"]
+    levels = ["c", "a", "b", "z"]
+    layout = cmp.block_layout(frame, "aug", blocks, levels)
+    for metric in ["acc", "f1", "loss"]:
+        filled = cmp.fill_layout(layout, frame, metric)
+        alone = cmp.block_table(frame, "aug", blocks, metric, levels)
+        pd.testing.assert_frame_equal(filled.table, alone.table)
+        assert (filled.dropped, filled.unplaced, filled.missing_levels) == (
+            alone.dropped, alone.unplaced, alone.missing_levels)
+        expected = _reference_table(frame, "aug", blocks, metric, levels)
+        assert list(filled.table.columns) == list(expected.columns)
+        assert list(filled.table.index) == list(expected.index)
+        np.testing.assert_allclose(filled.table.to_numpy(), expected.to_numpy())
+        assert filled.unplaced == 1
+    assert cmp.fill_layout(layout, frame, "f1").missing_levels == ("c", "z")
+    assert cmp.fill_layout(layout, frame, "loss").dropped == 3  # split 1's three seeds
+
+
 # --------------------------------------------------------------------------- omnibus
 
 

@@ -179,10 +179,11 @@ def ranks_by_source(
     rows = []
     for label, groups in sources:
         for values, stratum in groups(others):
-            levels = settings.level_order(factor, hv.distinct(stratum[factor]))
+            levels = settings.level_order(factor, groups.levels(stratum, factor))
             if len(levels) < 2:
                 continue
-            built = cmp.block_table(stratum, factor, blocks, metric, levels)
+            built = cmp.fill_layout(groups.layout(stratum, factor, blocks, levels), stratum,
+                                    metric)
             means = cmp.mean_ranks(built.table, lower)
             head = {"source": label, "metric": metric, "context": context, "factor": factor,
                     "stratum": labelled(others, values)}

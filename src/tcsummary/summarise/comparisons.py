@@ -144,6 +144,116 @@ def _block_key(block: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple((0, v, "") if isinstance(v, numbers.Real) else (1, 0, str(v)) for v in block)
 
 
+@dataclass(frozen=True)
+class BlockLayout:
+    """Where each run of one slice falls in its blocks x levels table, whatever the metric.
+
+    ``keys``: every block that holds a placed run, sorted as tables list blocks; ``levels``:
+    the columns (the requested levels, else those seen); ``slots[i, j]``: the row of the
+    slice holding block i's run of level j, -1 for none; ``shared``: the cells holding
+    several runs (their rows), averaged when filled. Placing runs is most of the cost of a
+    :func:`block_table` and the same for every metric of a slice: comparisons build the
+    layout once per slice (:meth:`ranking.Strata.layout`) and fill it per metric.
+    """
+
+    factor: str
+    blocks: tuple[str, ...]
+    wanted: bool
+    unplaced: int
+    keys: tuple[tuple[Any, ...], ...]
+    levels: tuple[Hashable, ...]
+    slots: np.ndarray
+    shared: dict[tuple[int, int], list[int]]
+
+
+def block_layout(
+    frame: pd.DataFrame,
+    factor: str,
+    blocks: str | Sequence[str],
+    levels: Sequence[Hashable] | None = None,
+) -> BlockLayout:
+    """Place the runs of ``frame`` by block and level of ``factor`` (see :func:`block_table`)."""
+    block_cols = _as_tuple(blocks)
+    columns = [frame[c].tolist() for c in (*block_cols, factor)]
+    wanted = None if levels is None else list(dict.fromkeys(levels))
+    allowed = None if wanted is None else set(wanted)
+    cells: dict[tuple[Any, ...], dict[Hashable, list[int]]] = {}
+    placed = [
+        all(flags)
+        for flags in zip(*([v is not None and not (isinstance(v, float) and v != v) for v in col]
+                           for col in columns), strict=True)
+    ]  # _placeable (core.values.is_missing) inlined: this runs per run of every comparison
+    unplaced = placed.count(False)
+    seen: dict[Hashable, None] = {}
+    for position, (key, ok) in enumerate(zip(zip(*columns, strict=True), placed, strict=True)):
+        if not ok:
+            continue
+        level = key[-1]
+        if allowed is not None and level not in allowed:
+            continue
+        seen[level] = None
+        cells.setdefault(key[:-1], {}).setdefault(level, []).append(position)
+    names = wanted if wanted is not None else list(seen)
+    column = {level: j for j, level in enumerate(names)}
+    keys = _sorted_blocks(list(cells))
+    slots = np.full((len(keys), len(names)), -1, dtype=np.intp)
+    shared: dict[tuple[int, int], list[int]] = {}
+    for i, block in enumerate(keys):
+        for level, positions in cells[block].items():
+            slots[i, column[level]] = positions[0]
+            if len(positions) > 1:
+                shared[(i, column[level])] = positions
+    return BlockLayout(factor=factor, blocks=block_cols, wanted=wanted is not None,
+                       unplaced=unplaced, keys=tuple(keys), levels=tuple(names), slots=slots,
+                       shared=shared)
+
+
+def fill_layout(layout: BlockLayout, frame: pd.DataFrame, value: str) -> BlockTable:
+    """:func:`block_table` of ``value`` for the slice ``layout`` was built from."""
+    numbers = np.array([*_numbers(frame[value]), NAN], dtype=float)  # slot -1: the NaN
+    grid = numbers[layout.slots]
+    for (i, j), positions in layout.shared.items():
+        # several runs in one cell: their mean, NaN ignored (a NaN alone stays NaN)
+        grid[i, j] = _cell_mean([float(numbers[p]) for p in positions])
+    measured = ~np.isnan(grid)
+    present = [lv for lv, any_value in zip(layout.levels, measured.any(axis=0), strict=True)
+               if any_value]
+    if layout.wanted:
+        order = present
+        found = set(present)
+        missing = tuple(lv for lv in layout.levels if lv not in found)
+    else:
+        order = sort_levels(present)
+        missing = ()
+    column = {level: j for j, level in enumerate(layout.levels)}
+    chosen = [column[lv] for lv in order]
+    if order:
+        complete = measured[:, chosen].all(axis=1)
+        dropped = len(layout.keys) - int(complete.sum())
+    else:
+        complete = np.zeros(len(layout.keys), dtype=bool)
+        dropped = 0
+    rows = np.flatnonzero(complete)
+    kept = [layout.keys[i] for i in rows]
+    block_cols = layout.blocks
+    if len(block_cols) == 1:
+        index = pd.Index([b[0] for b in kept], name=block_cols[0])
+    else:  # one label per block, the tuple itself (a MultiIndex costs more than the tests)
+        index = pd.Index(kept, dtype=object, tupleize_cols=False, name=", ".join(block_cols))
+    values = grid[np.ix_(rows, chosen)]
+    table = pd.DataFrame(values, index=index,
+                         columns=pd.Index(order, name=layout.factor, dtype=object))
+    return BlockTable(
+        table=table,
+        dropped=int(dropped),
+        factor=layout.factor,
+        blocks=block_cols,
+        value=value,
+        unplaced=int(layout.unplaced),
+        missing_levels=missing,
+    )
+
+
 def block_table(
     frame: pd.DataFrame,
     factor: str,
@@ -165,65 +275,10 @@ def block_table(
 
     Plain Python over the columns' lists: a campaign runs hundreds of these on a few dozen
     runs each, where pandas' per-call overhead (groupby, unstack) was most of the build.
+    The two halves, :func:`block_layout` and :func:`fill_layout`, let a slice compared on
+    several metrics place its runs once.
     """
-    block_cols = _as_tuple(blocks)
-    columns = [frame[c].tolist() for c in (*block_cols, factor)]
-    numbers = _numbers(frame[value])
-    wanted = None if levels is None else list(dict.fromkeys(levels))
-    allowed = None if wanted is None else set(wanted)
-    cells: dict[tuple[Any, ...], dict[Hashable, list[float]]] = {}
-    placed = [
-        all(flags)
-        for flags in zip(*([v is not None and not (isinstance(v, float) and v != v) for v in col]
-                           for col in columns), strict=True)
-    ]  # _placeable (core.values.is_missing) inlined: this runs per run of every comparison
-    unplaced = placed.count(False)
-    for key, ok, number in zip(zip(*columns, strict=True), placed, numbers, strict=True):
-        if not ok:
-            continue
-        level = key[-1]
-        if allowed is not None and level not in allowed:
-            continue
-        cells.setdefault(key[:-1], {}).setdefault(level, []).append(number)
-    means = {
-        block: {
-            # one run per cell is the rule (a NaN alone stays NaN, as _cell_mean gives)
-            level: vals[0] if len(vals) == 1 else _cell_mean(vals)
-            for level, vals in by_level.items()
-        }
-        for block, by_level in cells.items()
-    }
-    present = {lv for by_level in means.values() for lv, m in by_level.items()
-               if not math.isnan(m)}
-    if wanted is not None:
-        order = [lv for lv in wanted if lv in present]
-        missing = tuple(lv for lv in wanted if lv not in present)
-    else:
-        order = sort_levels(present)
-        missing = ()
-    complete = []
-    for block in _sorted_blocks(list(means)):
-        row = [means[block].get(lv, NAN) for lv in order]
-        if order and not any(math.isnan(v) for v in row):
-            complete.append((block, row))
-    dropped = len(means) - len(complete) if order else 0
-    if len(block_cols) == 1:
-        index = pd.Index([b[0] for b, _ in complete], name=block_cols[0])
-    else:  # one label per block, the tuple itself (a MultiIndex costs more than the tests)
-        index = pd.Index([b for b, _ in complete], dtype=object, tupleize_cols=False,
-                         name=", ".join(block_cols))
-    values = np.array([row for _, row in complete], dtype=float).reshape(len(complete),
-                                                                          len(order))
-    table = pd.DataFrame(values, index=index, columns=pd.Index(order, name=factor, dtype=object))
-    return BlockTable(
-        table=table,
-        dropped=int(dropped),
-        factor=factor,
-        blocks=block_cols,
-        value=value,
-        unplaced=int(unplaced),
-        missing_levels=missing,
-    )
+    return fill_layout(block_layout(frame, factor, blocks, levels), frame, value)
 
 
 # --------------------------------------------------------------------------- ranks
@@ -644,15 +699,20 @@ def compare(
     lower_is_better: bool,
     alpha: float = DEFAULT_ALPHA,
     levels: Sequence[Hashable] | None = None,
+    layout: BlockLayout | None = None,
 ) -> Comparison:
     """Compare the levels of ``factor`` on ``metric``, pairing runs by ``blocks``.
 
     The whole Demšar procedure on one slice of a campaign (callers choose the slice: one
     context, one stratum such as flowpic_dim=32): complete-block table, mean ranks, omnibus
     test with CD, and Holm-adjusted pairwise Wilcoxon tests on the same complete blocks, so
-    that every number of one comparison describes the same data.
+    that every number of one comparison describes the same data. ``layout``: the slice's
+    :func:`block_layout` for ``factor``, ``blocks`` and ``levels``, when the caller keeps it
+    for several metrics.
     """
-    built = block_table(frame, factor, blocks, metric, levels)
+    if layout is None:
+        layout = block_layout(frame, factor, blocks, levels)
+    built = fill_layout(layout, frame, metric)
     table = built.table
     values = table.to_numpy(dtype=float)
     level_names = list(table.columns)

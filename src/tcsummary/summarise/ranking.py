@@ -184,11 +184,33 @@ class Strata:
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
         self._split: dict[tuple[str, ...], list[tuple[tuple[Any, ...], pd.DataFrame]]] = {}
+        self._levels: dict[tuple[int, str], list[Any]] = {}
+        self._layouts: dict[tuple[Any, ...], cmp.BlockLayout] = {}
 
     def __call__(self, keys: Sequence[str]) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
         found = self._split.get(tuple(keys))
         if found is None:
             found = self._split[tuple(keys)] = strata(self.frame, keys)
+        return found
+
+    def levels(self, members: pd.DataFrame, factor: str) -> list[Any]:
+        """The distinct values of ``factor`` in one of this frame's groups (``members``)."""
+        key = (id(members), factor)
+        found = self._levels.get(key)
+        if found is None:
+            found = self._levels[key] = hv.distinct(members[factor])
+        return found
+
+    def layout(self, members: pd.DataFrame, factor: str, blocks: Sequence[str],
+               levels: Sequence[Any]) -> cmp.BlockLayout:
+        """:func:`comparisons.block_layout` of one group, kept for the context's other metrics.
+
+        Groups are keyed by identity: they live as long as this object (``_split``).
+        """
+        key = (id(members), factor, tuple(blocks), tuple(hv.identity(v) for v in levels))
+        found = self._layouts.get(key)
+        if found is None:
+            found = self._layouts[key] = cmp.block_layout(members, factor, blocks, levels)
         return found
 
 
@@ -331,11 +353,12 @@ def compare_factor(
     others = [k for k in keys if k != factor]
     for values, members in groups(others):
         stratum = labelled(others, values)
-        levels = settings.level_order(factor, hv.distinct(members[factor]))
+        levels = settings.level_order(factor, groups.levels(members, factor))
         if len(levels) < 2:
             continue
         comparison = cmp.compare(
-            members, factor, list(blocks), metric, lower, settings.alpha, levels=levels
+            members, factor, list(blocks), metric, lower, settings.alpha, levels=levels,
+            layout=groups.layout(members, factor, blocks, levels),
         )
         result.ranks += cmp.ranks_rows(comparison, metric, context, factor, stratum)
         result.tests.append(cmp.tests_row(comparison, metric, context, factor, stratum))
