@@ -612,3 +612,31 @@ def test_wilcoxon_p_is_scipys_bit_for_bit_on_every_path():
         assert cmp.wilcoxon_p(a, b)[0] == float(stats.wilcoxon(a, b).pvalue), (a, b)
         checked += 1
     assert checked > 500
+
+
+# --------------------------------------------------------------------------- shared placement
+
+
+def test_strata_rebound_to_another_context_keeps_groups_and_reads_its_values():
+    from tcsummary.summarise.ranking import Strata, strata
+
+    keys = pd.DataFrame({"dim": [32, 64, 32, 64, 32, 64], "aug": ["a", "a", "b", "b", "a", "b"],
+                         "seed": [0, 0, 0, 0, 1, 1]})
+    one = keys.assign(acc=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    two = keys.assign(acc=[6.0, 5.0, 4.0, 3.0, 2.0, np.nan])
+    first = Strata(one)
+    for _, members in first(["dim"]):
+        first.layout(members, "aug", ["seed"], ["a", "b"])
+    second = first.rebind(two)
+    for (values, members), (expected_values, expected) in zip(
+            second(["dim"]), strata(two, ["dim"]), strict=True):
+        assert values == expected_values
+        pd.testing.assert_frame_equal(members, expected)
+        layout = second.layout(members, "aug", ["seed"], ["a", "b"])
+        pd.testing.assert_frame_equal(
+            cmp.fill_layout(layout, members, "acc").table,
+            cmp.block_table(expected, "aug", ["seed"], "acc", ["a", "b"]).table,
+        )
+    assert second(["dim"])[0][1]["acc"].tolist() == [6.0, 4.0, 2.0]
+    with pytest.raises(ValueError, match="cannot rebind 6 rows to 5"):
+        first.rebind(two.head(5))

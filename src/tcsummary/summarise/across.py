@@ -73,10 +73,11 @@ def included_runs(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
 class SourceRuns:
     """What a comparison keeps of one source's campaign snapshot.
 
-    ``runs``: the included runs with only their hash, hparams and the compared metrics
-    of the source's compared contexts; ``hashes``: every run of the campaign (sorted,
-    for provenance). Snapshots are read one at a time and dropped: a pooled comparison
-    of four 2,500-run campaigns held all four whole (~40 MB) through its statistics.
+    ``runs``: the included runs with only their hash, hparams and ``values``, their finite
+    compared metrics by compared context (``{context: {metric: value}}``); ``hashes``:
+    every run of the campaign (sorted, for provenance). Snapshots are read one at a time
+    and dropped: a pooled comparison of four 2,500-run campaigns held all four whole
+    (~40 MB) through its statistics.
     """
 
     runs: list[dict[str, Any]]
@@ -89,14 +90,15 @@ def source_runs(
     """A source's :class:`SourceRuns` (``source``: one of the comparison's settings' sources)."""
     contexts = set(source["contexts"].values())
     wanted = set(metrics)
-    runs = [
-        {
-            "hash": record["hash"],
-            "hparams": record["hparams"],
-            "metrics": [m for m in record["metrics"] if m[0] in wanted and m[1] in contexts],
-        }
-        for record in included_runs(snapshot)
-    ]
+    runs = []
+    for record in included_runs(snapshot):
+        values: dict[str, dict[str, float]] = {}
+        for metric, context, value, _ in record["metrics"]:
+            if metric in wanted and context in contexts and value is not None:
+                number = float(value)
+                if math.isfinite(number):
+                    values.setdefault(context, {})[metric] = number
+        runs.append({"hash": record["hash"], "hparams": record["hparams"], "values": values})
     return SourceRuns(runs, sorted(r["hash"] for r in snapshot["runs"]))
 
 
@@ -121,44 +123,70 @@ def choose_axes(settings: dict[str, Any], per_source: Sequence[list[dict[str, An
     return Axes(factors=factors, blocks=blocks, configuration=configuration)
 
 
+def pooled_keys(
+    settings: dict[str, Any], per_source: Sequence[list[dict[str, Any]]], columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One record per included run of every source: source, repository and ``columns``.
+
+    Values show as tables show them across the pool (:func:`core.values.column`:
+    ``1`` in one campaign and ``"1"`` in another stay two values). The same for every
+    context: :func:`pooled_frame` adds a context's metrics.
+    """
+    records = []
+    for source, runs in zip(settings["sources"], per_source, strict=True):
+        for record in runs:
+            row = {SOURCE: source["label"], REPOSITORY: source["repository"]}
+            for name in columns:
+                if name not in PSEUDO_KEYS:
+                    row[name] = record["hparams"].get(name)
+            records.append(row)
+    for name in columns:
+        if name not in PSEUDO_KEYS and records:
+            for record, value in zip(records, hv.column([r[name] for r in records]), strict=True):
+                record[name] = value
+    return records
+
+
 def pooled_frame(
     settings: dict[str, Any],
     per_source: Sequence[list[dict[str, Any]]],
     columns: Sequence[str],
     context: str,
+    keyed: Sequence[dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """One row per included run of every source: source, repository, ``columns``, metrics.
 
-    Values show as tables show them across the pool (:func:`core.values.column`:
-    ``1`` in one campaign and ``"1"`` in another stay two values).
+    ``keyed``: :func:`pooled_keys` of the same runs when the caller has them.
     """
+    if keyed is None:
+        keyed = pooled_keys(settings, per_source, columns)
     records = []
+    rows = iter(keyed)
     for source, runs in zip(settings["sources"], per_source, strict=True):
         theirs = source["contexts"][context]
         for record in runs:
-            metrics = {
-                m: float(v) for m, c, v, _ in record["metrics"]
-                if c == theirs and v is not None and math.isfinite(float(v))
-            }
-            row = {SOURCE: source["label"], REPOSITORY: source["repository"]}
-            for name in columns:
-                if name not in PSEUDO_KEYS:
-                    row[name] = record["hparams"].get(name)
+            metrics = record["values"].get(theirs, {})
+            row = dict(next(rows))
             for metric in settings["metrics"]:
                 row[metric] = metrics.get(metric, math.nan)
             records.append(row)
     names = [SOURCE, REPOSITORY, *[c for c in columns if c not in PSEUDO_KEYS],
              *settings["metrics"]]
-    for name in columns:
-        if name not in PSEUDO_KEYS and records:
-            for record, value in zip(records, hv.column([r[name] for r in records]), strict=True):
-                record[name] = value
     return object_frame(records, names, settings["metrics"])
 
 
-def by_source(frame: pd.DataFrame) -> list[tuple[str, Strata]]:
-    """Each source's runs of a pooled frame, in order of appearance, split on demand."""
-    return [(label, Strata(members)) for label, members in frame.groupby(SOURCE, sort=False)]
+def by_source(
+    frame: pd.DataFrame, before: Sequence[tuple[str, Strata]] = ()
+) -> list[tuple[str, Strata]]:
+    """Each source's runs of a pooled frame, in order of appearance, split on demand.
+
+    ``before``: the same of another context's frame (same rows): its groups are reused.
+    """
+    found = list(frame.groupby(SOURCE, sort=False))
+    if before:
+        return [(label, groups.rebind(members))
+                for (label, members), (_, groups) in zip(found, before, strict=True)]
+    return [(label, Strata(members)) for label, members in found]
 
 
 def ranks_by_source(
@@ -279,13 +307,21 @@ def compare_sources(
     result = CrossComparison(axes=axes, sources=sources)
     result.ranking.blocks = list(axes.blocks)
     columns = list(dict.fromkeys([*axes.configuration, *axes.blocks, *axes.factors]))
+    keyed = pooled_keys(settings, per_source, columns)
+    # where runs fall depends on their keys only: split once, reused by every context
+    placed: Strata | None = None
+    sources_of: list[tuple[str, Strata]] = []
+    cells: list[tuple[tuple[Any, ...], list[tuple[str, list[int]]]]] = []
     for context in settings["contexts"]:
-        frame = pooled_frame(settings, per_source, columns, context)
+        frame = pooled_frame(settings, per_source, columns, context, keyed)
         if frame.empty:
             continue
-        groups = Strata(frame)
-        cells = configuration_cells(groups, axes)
-        sources_of = by_source(frame)
+        if placed is None:
+            groups = placed = Strata(frame)
+            cells = configuration_cells(groups, axes)
+        else:
+            groups = placed.rebind(frame)
+        sources_of = by_source(frame, sources_of)
         for metric in settings["metrics"]:
             result.side_by_side += side_by_side(frame, cells, axes, metric, context)
             if not axes.blocks:

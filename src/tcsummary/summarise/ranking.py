@@ -97,11 +97,16 @@ def value_frame(
     keys: Sequence[str],
     blocks: Sequence[str],
     context: str,
+    values_of: dict[str, tuple[Any, ...]] | None = None,
 ) -> pd.DataFrame:
     """One row per included run: group and block values (as tables show them), the
-    configuration's label (its group values) and the metrics of ``context``."""
+    configuration's label (its group values) and the metrics of ``context``.
+
+    ``values_of``: :func:`campaign.key_values` of ``keys`` then ``blocks`` when the
+    caller has them (they do not depend on the context)."""
     columns = [*keys, *blocks]
-    values_of = key_values(rows, columns, snapshot["campaign"])
+    if values_of is None:
+        values_of = key_values(rows, columns, snapshot["campaign"])
     records = []
     for row in rows:
         if not row.included:
@@ -159,8 +164,14 @@ class CampaignRanking:
 def strata(
     frame: pd.DataFrame, others: Sequence[str]
 ) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
+    """``frame``'s rows grouped by the values of ``others`` (sorted; one group without keys)."""
+    return [(values, frame.take(positions)) for values, positions in _split(frame, others)]
+
+
+def _split(frame: pd.DataFrame, others: Sequence[str]) -> list[tuple[tuple[Any, ...], list[int]]]:
+    """:func:`strata` as row positions."""
     if not others:
-        return [((), frame)]
+        return [((), list(range(len(frame))))]
     found: dict[tuple[str, ...], tuple[tuple[Any, ...], list[int]]] = {}
     columns = [frame[c].tolist() for c in others]
     keys = zip(*(hv.identities(column) for column in columns), strict=True)
@@ -169,8 +180,16 @@ def strata(
         if entry is None:
             entry = found[key] = (values, [])
         entry[1].append(position)
-    ordered = sorted(found.values(), key=lambda item: [hv.sort_key(v) for v in item[0]])
-    return [(values, frame.take(positions)) for values, positions in ordered]
+    return sorted(found.values(), key=lambda item: [hv.sort_key(v) for v in item[0]])
+
+
+class _Placement:
+    """What :class:`Strata` learns from key columns only, shared by frames of equal rows."""
+
+    def __init__(self) -> None:
+        self.split: dict[tuple[str, ...], list[tuple[tuple[Any, ...], list[int]]]] = {}
+        self.levels: dict[tuple[Any, ...], list[Any]] = {}
+        self.layouts: dict[tuple[Any, ...], cmp.BlockLayout] = {}
 
 
 class Strata:
@@ -178,50 +197,68 @@ class Strata:
 
     Every metric and factor of a context walks the same groups of the same frame
     (a campaign's, or a comparison's pool): splitting it again for each was a fifth
-    of a comparison's time. The groups are read, never modified, by their users.
+    of a comparison's time. Where runs fall (groups, their levels, their block layouts)
+    depends on key columns only: :meth:`rebind` hands it to the next context's frame,
+    whose rows and keys are the same and only the metrics differ. The groups are read,
+    never modified, by their users.
     """
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame, placement: _Placement | None = None) -> None:
         self.frame = frame
-        self._split: dict[tuple[str, ...], list[tuple[tuple[Any, ...], pd.DataFrame]]] = {}
-        self._levels: dict[tuple[int, str], list[Any]] = {}
-        self._layouts: dict[tuple[Any, ...], cmp.BlockLayout] = {}
+        self._placement = placement or _Placement()
+        self._groups: dict[tuple[str, ...], list[tuple[tuple[Any, ...], pd.DataFrame]]] = {}
+        #: id of a group's frame -> (keys, its number): groups live as long as this object
+        self._where: dict[int, tuple[tuple[str, ...], int]] = {}
+
+    def rebind(self, frame: pd.DataFrame) -> Strata:
+        """The same groups over ``frame``: the same rows and keys, other metric values."""
+        if len(frame) != len(self.frame):
+            raise ValueError(f"cannot rebind {len(self.frame)} rows to {len(frame)}")
+        return Strata(frame, self._placement)
 
     def __call__(self, keys: Sequence[str]) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
-        found = self._split.get(tuple(keys))
+        key = tuple(keys)
+        found = self._groups.get(key)
         if found is None:
-            found = self._split[tuple(keys)] = strata(self.frame, keys)
+            split = self._placement.split.get(key)
+            if split is None:
+                split = self._placement.split[key] = _split(self.frame, key)
+            found = self._groups[key] = [
+                (values, self.frame.take(positions) if key else self.frame)
+                for values, positions in split
+            ]
+            for number, (_, members) in enumerate(found):
+                self._where[id(members)] = (key, number)
         return found
 
     def levels(self, members: pd.DataFrame, factor: str) -> list[Any]:
-        """The distinct values of ``factor`` in one of this frame's groups (``members``)."""
-        key = (id(members), factor)
-        found = self._levels.get(key)
+        """The distinct values of ``factor`` in one of this object's groups (``members``)."""
+        key = (*self._where[id(members)], factor)
+        found = self._placement.levels.get(key)
         if found is None:
-            found = self._levels[key] = hv.distinct(members[factor])
+            found = self._placement.levels[key] = hv.distinct(members[factor])
         return found
 
     def layout(self, members: pd.DataFrame, factor: str, blocks: Sequence[str],
                levels: Sequence[Any]) -> cmp.BlockLayout:
-        """:func:`comparisons.block_layout` of one group, kept for the context's other metrics.
-
-        Groups are keyed by identity: they live as long as this object (``_split``).
-        """
-        key = (id(members), factor, tuple(blocks), tuple(hv.identity(v) for v in levels))
-        found = self._layouts.get(key)
+        """:func:`comparisons.block_layout` of one group, kept for every metric and context."""
+        key = (*self._where[id(members)], factor, tuple(blocks),
+               tuple(hv.identity(v) for v in levels))
+        found = self._placement.layouts.get(key)
         if found is None:
-            found = self._layouts[key] = cmp.block_layout(members, factor, blocks, levels)
+            found = self._placement.layouts[key] = cmp.block_layout(members, factor, blocks,
+                                                                    levels)
         return found
 
 
-def _variance(frame: pd.DataFrame, keys: Sequence[str], blocks: Sequence[str], context: str,
+def _variance(groups: Strata, keys: Sequence[str], blocks: Sequence[str], context: str,
               metrics: Sequence[str]) -> list[dict[str, Any]]:
     split = "split_index" if "split_index" in blocks else None
     seed = next((b for b in blocks if b.endswith("seed")), None)
     if split is None or seed is None:
         return []
     rows = []
-    for values, members in strata(frame, keys):
+    for values, members in groups(keys):
         for metric in metrics:
             comp = cmp.variance_components(members, split, seed, metric)
             rows.append({**dict(zip(keys, values, strict=True)), "context": context,
@@ -309,11 +346,14 @@ def rank_campaign(
     factors = [k for k in (settings.factors or keys) if k in keys]
     blocks = block_keys(rows, keys, settings)
     result = CampaignRanking(blocks=list(blocks))
+    values_of = key_values(rows, [*keys, *blocks], snapshot["campaign"])
+    placed: Strata | None = None  # where runs fall: the same in every context
     for context in config["contexts"]:
-        frame = value_frame(snapshot, rows, keys, blocks, context)
+        frame = value_frame(snapshot, rows, keys, blocks, context, values_of)
         if frame.empty:
             continue
-        result.variance += _variance(frame, keys, blocks, context, config["metrics"])
+        groups = placed = Strata(frame) if placed is None else placed.rebind(frame)
+        result.variance += _variance(groups, keys, blocks, context, config["metrics"])
         primary = config["metrics"][0]
         answer = _answer(frame, metrics_rows, keys, blocks, primary, context, settings)
         if answer is not None:
@@ -324,7 +364,6 @@ def rank_campaign(
             result.answers.append(answer)
         if not blocks:
             continue
-        groups = Strata(frame)
         for metric in config["metrics"]:
             for factor in factors:
                 compare_factor(result, groups, keys, factor, blocks, metric, context, settings)
