@@ -58,19 +58,9 @@ wildcard_constraints:
     value=r"[^/]+",
 
 
-#: Where each rule keeps its params as a file (see write_params_files, at the end).
-PARAMS_FILES = {
-    "aggregate": "{summary}/.tcsummary/{campaign}/params.json",
-    "problems": "{summary}/.tcsummary/problems-params.json",
-    "index": "{summary}/.tcsummary/index-params.json",
-    "compare": "{where}/comparisons/{comparison}/.tcsummary/params.json",
-    "top_index": "{top}/.tcsummary/params.json",
-}
-
-
 def params_input(rule):
     """Input function: the rule's params file, written at parse time (write_params_files)."""
-    return lambda wildcards: PARAMS_FILES[rule].format(**dict(wildcards.items()))
+    return lambda wildcards: PARAMS[rule][0].format(**dict(wildcards.items()))
 
 
 def aggregate_params(wildcards):
@@ -105,6 +95,20 @@ def top_index_params(wildcards):
         "repositories": get_top_repositories(wildcards),
         "comparisons": get_top_comparisons(wildcards),
     }
+
+
+#: For each rule having params, the file keeping them and the function giving them
+#: (see write_params_files, at the end).
+PARAMS = {
+    "aggregate": ("{summary}/.tcsummary/{campaign}/params.json", aggregate_params),
+    "problems": ("{summary}/.tcsummary/problems-params.json", problems_params),
+    "index": ("{summary}/.tcsummary/index-params.json", index_params),
+    "compare": (
+        "{where}/comparisons/{comparison}/.tcsummary/params.json",
+        compare_params,
+    ),
+    "top_index": ("{top}/.tcsummary/params.json", top_index_params),
+}
 
 
 def repository(wildcards):
@@ -233,22 +237,20 @@ def write_params_files():
     jobs = []
     for plan in BUILD.repositories:
         summary = str(plan.summary)
-        jobs += [("problems", problems_params, {"summary": summary})]
-        jobs += [("index", index_params, {"summary": summary})]
+        jobs += [("problems", {"summary": summary}), ("index", {"summary": summary})]
         jobs += [
-            ("aggregate", aggregate_params, {"summary": summary, "campaign": folder})
+            ("aggregate", {"summary": summary, "campaign": folder})
             for folder in plan.campaigns
         ]
     for comparison in BUILD.comparisons:
         where, name = str(comparison.folder).rsplit(f"/{COMPARISONS}/", 1)
-        jobs += [("compare", compare_params, {"where": where, "comparison": name})]
+        jobs += [("compare", {"where": where, "comparison": name})]
     if BUILD.top is not None:
-        jobs += [("top_index", top_index_params, {"top": str(BUILD.top)})]
-    for rule, values, wildcards in jobs:
+        jobs += [("top_index", {"top": str(BUILD.top)})]
+    for rule, wildcards in jobs:
+        template, values = PARAMS[rule]
         params_file(
-            PARAMS_FILES[rule].format(**wildcards),
-            values(SimpleNamespace(**wildcards)),
-            write,
+            template.format(**wildcards), values(SimpleNamespace(**wildcards)), write
         )
 
 
