@@ -17,16 +17,17 @@ import jinja2
 
 from ..core.files import safe_name, write_text
 from ..plan.campaigns import STALE_FOLDER
+from ..plan.selection import CAMPAIGN_GROUP
 from . import svg
 from .cd_diagram import cd_diagram
-from .text import fmt, iso_utc, latex_escape, markdown_escape
+from .text import fmt, iso_utc, latex_escape, markdown_escape, statuses
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 def group_label(keys: Sequence[str], record: dict[str, Any]) -> str:
-    if list(keys) == ["campaign_id"]:
-        return f"campaign {record['campaign_id']}"
+    if list(keys) == [CAMPAIGN_GROUP]:
+        return f"campaign {record[CAMPAIGN_GROUP]}"
     return ", ".join(f"{k}={record[k]}" for k in keys)
 
 
@@ -48,6 +49,7 @@ def environment(kind: str) -> jinja2.Environment:
         **({"finalize": finalize} if finalize else {}),
     )
     env.filters["fmt"] = fmt
+    env.filters["statuses"] = statuses
     return env
 
 

@@ -38,6 +38,11 @@ def fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def statuses(by_status: dict[str, int]) -> str:
+    """``3 FINISHED, 1 FAILED``: the statuses that occur, with their run counts."""
+    return ", ".join(f"{n} {status}" for status, n in by_status.items() if n)
+
+
 def one_line(text: Any) -> str:
     return " ".join(str(text).split())
 

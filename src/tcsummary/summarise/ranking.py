@@ -429,7 +429,7 @@ def paper_tables(
     marked when it is not significantly worse than the column's best (Holm-adjusted
     Wilcoxon within that column, i.e. the stratum of the comparison).
     """
-    if not keys or keys == ["campaign_id"]:
+    if not keys or list(keys) == [CAMPAIGN_GROUP]:
         return []
     row_key, others = keys[0], list(keys[1:])
     tables = []
