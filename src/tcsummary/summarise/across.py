@@ -227,13 +227,12 @@ def configuration_cells(
 ) -> list[tuple[tuple[Any, ...], list[tuple[str, list[int]]]]]:
     """Each configuration's runs per source (positions in the pooled frame), in table order."""
     keys = [k for k in axes.configuration if k not in PSEUDO_KEYS]
-    frame = groups.frame
-    where = {position: n for n, position in enumerate(frame.index)}
+    sources = groups.frame[SOURCE].tolist()
     cells = []
-    for values, members in groups(keys):
+    for values, positions in groups.positions(keys):
         per_source: dict[str, list[int]] = {}
-        for label, position in zip(members[SOURCE].tolist(), members.index, strict=True):
-            per_source.setdefault(label, []).append(where[position])
+        for position in positions:
+            per_source.setdefault(sources[position], []).append(position)
         cells.append((values, list(per_source.items())))
     return cells
 

@@ -216,16 +216,21 @@ class Strata:
             raise ValueError(f"cannot rebind {len(self.frame)} rows to {len(frame)}")
         return Strata(frame, self._placement)
 
+    def positions(self, keys: Sequence[str]) -> list[tuple[tuple[Any, ...], list[int]]]:
+        """The groups of ``keys`` as row positions of the frame (:func:`strata`'s order)."""
+        key = tuple(keys)
+        split = self._placement.split.get(key)
+        if split is None:
+            split = self._placement.split[key] = _split(self.frame, key)
+        return split
+
     def __call__(self, keys: Sequence[str]) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
         key = tuple(keys)
         found = self._groups.get(key)
         if found is None:
-            split = self._placement.split.get(key)
-            if split is None:
-                split = self._placement.split[key] = _split(self.frame, key)
             found = self._groups[key] = [
                 (values, self.frame.take(positions) if key else self.frame)
-                for values, positions in split
+                for values, positions in self.positions(key)
             ]
             for number, (_, members) in enumerate(found):
                 self._where[id(members)] = (key, number)
