@@ -55,3 +55,29 @@ def test_data_built_in_a_pause_lands_in_the_oldest_generation():
     gc.collect()
     assert alive() is None
     release_freed_memory()  # a no-op where glibc is absent; must not fail
+
+
+def _pool_after(code: str, env: dict[str, str]) -> str:
+    """The Arrow pool a fresh interpreter ends with after ``code`` (imports included)."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    script = f"{code}\nimport pyarrow\nprint(pyarrow.default_memory_pool().backend_name)"
+    done = subprocess.run([sys.executable, "-c", script], env={**environment, **env},
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_arrow_allocates_from_the_system_heap_whether_or_not_pandas_came_first():
+    prefer = "from tcsummary.core.memory import prefer_system_allocator\n"
+    assert _pool_after("", {}) != "system"  # the default this changes (mimalloc or jemalloc)
+    assert _pool_after(prefer + "prefer_system_allocator()", {}) == "system"
+    assert _pool_after("import pandas\n" + prefer + "prefer_system_allocator()", {}) == "system"
+
+
+def test_a_pool_the_user_chose_is_kept():
+    prefer = "from tcsummary.core.memory import prefer_system_allocator\n"
+    env = {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc"}
+    assert _pool_after(prefer + "prefer_system_allocator()", env) == "jemalloc"

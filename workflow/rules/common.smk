@@ -15,6 +15,7 @@ from snakemake.utils import validate
 
 from tcsummary.core.errors import TcsummaryError
 from tcsummary.core.logs import console_logging
+from tcsummary.core.memory import prefer_system_allocator
 from tcsummary.core.timers import cancel_pending_timers
 from tcsummary.example import ensure_example
 from tcsummary.plan.build import flag, params_file, plan_build, report_config
@@ -40,6 +41,7 @@ try:
     validate(config, schema="../schemas/config.schema.yaml")
     config["strict"] = flag(config, "strict")
     console_logging()
+    prefer_system_allocator()
     if workflow.is_main_process:
         bundled_example()
     BUILD = plan_build(config, base=".", main_process=workflow.is_main_process)

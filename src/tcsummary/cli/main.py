@@ -23,6 +23,7 @@ from .. import __version__
 from ..core import values as hv
 from ..core.errors import TcsummaryError
 from ..core.logs import console_logging
+from ..core.memory import prefer_system_allocator
 from ..core.model import NO_CAMPAIGN, RepositoryScan
 from ..plan.campaigns import WORK_DIR, group_by_campaign
 from ..plan.grid import campaign_grid, varying_hparams
@@ -344,6 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     console_logging()
+    prefer_system_allocator()
     try:
         return int(args.func(args))
     except TcsummaryError as exc:
