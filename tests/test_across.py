@@ -9,6 +9,7 @@ recomputation of the merged data from the artifact CSVs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import subprocess
@@ -411,3 +412,42 @@ def test_side_by_side_marks_the_best_by_the_configured_direction():
     view["lower"] = {"acc": False}
     (table,) = side_by_side_tables(view)
     assert [r["cells"][0]["best"] for r in table["rows"]] == [True, False]
+
+
+def test_a_comparison_reads_from_the_values_file_what_it_read_from_the_snapshot():
+    """The values file is a cut of the snapshot: the same included runs, hparams and finite
+    compared values (statuses, a missing metric, NaN, inf and an uncompared context mixed)."""
+    from tcsummary.plan.campaigns import values_document
+    from tcsummary.summarise.across import source_runs
+
+    def run(i: int, status: str, metrics: dict) -> dict:
+        return RunInfo(hash=f"{i:024x}", status=status,
+                       hparams={"seed": i, "aug_name": ["a", "b"][i % 2], "dims": (32, 64)},
+                       metrics={k: MetricValue(v, 3) for k, v in metrics.items()}).to_record()
+
+    records = [
+        run(5, FINISHED, {("acc", "test"): 0.9, ("acc", "val"): 0.8, ("f1", "test"): 0.7}),
+        run(2, FINISHED, {("acc", "test"): float("nan"), ("f1", "test"): float("inf")}),
+        run(9, UNFINISHED, {("acc", "test"): 0.5}),
+        run(1, "active", {("acc", "test"): 0.4}),
+        run(7, FINISHED, {("f1", "test"): 0.6, ("loss", "train"): 0.1}),
+    ]
+    snapshot = json.dumps({"runs": records}, sort_keys=True).encode()
+    document = json.loads(json.dumps(values_document("c", records, snapshot), sort_keys=True))
+    source = {"contexts": {"test": "test"}}
+    found = source_runs(source, document, ["acc", "f1"])
+
+    expected = [
+        {"hash": r["hash"], "hparams": r["hparams"],
+         "values": {"test": {m: v for m, c, v, _ in r["metrics"]
+                             if c == "test" and m in ("acc", "f1") and math.isfinite(v)}}}
+        for r in json.loads(snapshot)["runs"] if r["status"] == FINISHED
+    ]
+    for item in expected:
+        if not item["values"]["test"]:
+            item["values"] = {}
+    assert found.runs == expected
+    assert [r["hash"] for r in found.runs] == [f"{i:024x}" for i in (5, 2, 7)]
+    assert found.runs[1]["values"] == {}  # NaN and inf are missing, not numbers
+    assert found.hashes == sorted(r["hash"] for r in records)
+    assert found.snapshot_sha256 == hashlib.sha256(snapshot).hexdigest()

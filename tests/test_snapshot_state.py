@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -43,6 +44,13 @@ def test_a_deleted_snapshot_or_other_settings_rebuild_it(modern_repo, tmp_path):
     snapshot.unlink()
     plan_repository(root, out, SELECTION)
     assert snapshot.exists()
+    values = next(iter(plan.campaigns.values())).values  # what comparisons read, beside it
+    written = values.read_bytes()
+    values.unlink()  # alone: the memo and the snapshot's state still say "current"
+    plan_repository(root, out, SELECTION)
+    assert values.read_bytes() == written
+    assert json.loads(written)["snapshot_sha256"] == hashlib.sha256(
+        snapshot.read_bytes()).hexdigest()
     wider = plan_repository(root, out, Selection(metrics=("acc", "f1")))
     assert json.loads(snapshot.read_bytes())["settings"]["metrics"] == ["acc", "f1"]
     assert next(iter(wider.campaigns.values())).settings.metrics == ("acc", "f1")

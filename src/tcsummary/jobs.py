@@ -225,7 +225,7 @@ def _render(renderer: Any, work_file: Path | str, out_dir: Path | str) -> str:
 
 @logged_job
 def compare(
-    snapshot_paths: Sequence[Path | str],
+    values_paths: Sequence[Path | str],
     out_dir: Path | str,
     work_file: Path | str,
     settings: dict[str, Any],
@@ -234,13 +234,13 @@ def compare(
     """Rule ``compare``: a named comparison's tables, provenance and what its report shows.
 
     ``settings`` is :meth:`plan.comparisons.ComparisonPlan.settings` (sources in
-    the order of ``snapshot_paths``).
+    the order of ``values_paths``, each source's ``CampaignPlan.values``).
     """
     out_dir = Path(out_dir)
-    # one snapshot in memory at a time: each is cut to what the comparison uses, then dropped
+    # one source in memory at a time: each is cut to what the comparison uses, then dropped
     found = [
         across.source_runs(source, read_snapshot(path), settings["metrics"])
-        for source, path in zip(settings["sources"], snapshot_paths, strict=True)
+        for source, path in zip(settings["sources"], values_paths, strict=True)
     ]
     options = ranking.CompareSettings.from_config(config["compare"])
     result = across.compare_sources(settings, found, options)
@@ -260,7 +260,7 @@ def compare(
         **options.view(settings["metrics"]),
     }
     write_text(work_file, _json(view, default=str))
-    record = comparison_provenance(settings, [f.hashes for f in found], snapshot_paths, config)
+    record = comparison_provenance(settings, found, config)
     write_text(out_dir / "provenance.json", _json(record, indent=1))
     runs = sum(s["runs"] for s in result.sources)
     return f"{settings['name']}: {len(found)} sources, {runs} runs"

@@ -220,8 +220,8 @@ def comparison_plan(wildcards):
     return BUILD.comparison(f"{wildcards.where}/comparisons/{wildcards.comparison}")
 
 
-def get_comparison_snapshots(wildcards):
-    return [str(s.snapshot) for s in comparison_plan(wildcards).sources]
+def get_comparison_values(wildcards):
+    return [str(s.values) for s in comparison_plan(wildcards).sources]
 
 
 def get_comparison_settings(wildcards):

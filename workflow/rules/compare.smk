@@ -1,12 +1,13 @@
 # Named comparisons across campaigns and repositories (config key `comparisons`),
 # one folder each under <output>/comparisons/. A comparison reads only its
-# sources' campaign snapshots, so a new run in one source reruns that source's
-# campaign and the comparisons that include it, nothing else.
+# sources' campaign snapshots (their values files, written beside them), so a new
+# run in one source reruns that source's campaign and the comparisons that include
+# it, nothing else.
 
 
 rule compare:
     input:
-        snapshots=get_comparison_snapshots,
+        values=get_comparison_values,
         params=params_input("compare"),
     output:
         ranks=report(
@@ -59,7 +60,7 @@ rule compare:
         from tcsummary.jobs import compare
 
         out = output.ranks.rsplit("/", 1)[0]
-        compare(input.snapshots, out, output.view, **params.values, log=log[0])
+        compare(input.values, out, output.view, **params.values, log=log[0])
 
 
 rule render_comparison:

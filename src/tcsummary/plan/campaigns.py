@@ -132,6 +132,11 @@ class CampaignPlan:
     batch_shards: dict[str, int] = field(default_factory=dict)
 
     @property
+    def values(self) -> Path:
+        """The snapshot's runs as comparisons read them (:func:`values_document`)."""
+        return values_path(self.snapshot)
+
+    @property
     def tcbench_files(self) -> list[str]:
         names = []
         for value in self.split_values:
@@ -323,9 +328,11 @@ def _plan_campaigns(
                 "settings": chosen,
                 "runs": [r.to_record() for r in members],
             }
-            data = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+            data = _encode(document)
             if write:
-                write_if_changed(campaign.snapshot, data.encode())
+                write_if_changed(campaign.snapshot, data)
+                values = values_document(label, document["runs"], data)
+                write_if_changed(campaign.values, _encode(values))
                 if state:
                     write_if_changed(campaign.snapshot.with_suffix(".state"), state.encode())
         if not state:
@@ -493,8 +500,48 @@ def snapshot_state(label: str, settings: dict[str, Any], members: list[RunInfo])
 
 
 def snapshot_is_current(snapshot: Path, state: str) -> bool:
-    """Whether ``snapshot`` exists and was written for ``state`` (never when state is unknown)."""
-    return bool(state) and snapshot.exists() and _read(snapshot.with_suffix(".state")) == state
+    """Whether ``snapshot`` and its values file exist and were written for ``state``
+    (never when state is unknown)."""
+    return (bool(state) and snapshot.exists() and values_path(snapshot).exists()
+            and _read(snapshot.with_suffix(".state")) == state)
+
+
+#: Beside each snapshot: its runs as comparisons read them.
+VALUES_FILE = "values.json"
+
+
+def values_path(snapshot: Path) -> Path:
+    return snapshot.with_name(VALUES_FILE)
+
+
+def values_document(label: str, records: list[dict[str, Any]], snapshot: bytes) -> dict[str, Any]:
+    """A snapshot's runs cut to what a comparison reads: hash, status, hparams, final values.
+
+    Why a second file: a comparison needs nothing else of a run, and parsing the whole
+    snapshot of a 2,500-run campaign (every field, every metric's step) took 0.09 s against
+    0.03 s for this; the 10,000-run benchmark's two comparisons parse six. Values are one
+    list per run aligned with ``columns`` (``[metric, context]``, sorted as the snapshot's
+    records are), ``null`` where a run has none; ``snapshot_sha256`` is the snapshot's, for
+    the comparison's provenance. Written with the snapshot, from the same records.
+    """
+    columns = sorted({(metric, context) for r in records for metric, context, _, _ in r["metrics"]})
+    where = {key: i for i, key in enumerate(columns)}
+    runs = []
+    for record in records:
+        values: list[Any] = [None] * len(columns)
+        for metric, context, value, _ in record["metrics"]:
+            values[where[(metric, context)]] = value
+        runs.append([record["hash"], record["status"], record["hparams"], values])
+    return {
+        "campaign": label,
+        "snapshot_sha256": hashlib.sha256(snapshot).hexdigest(),
+        "columns": [list(key) for key in columns],
+        "runs": runs,
+    }
+
+
+def _encode(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
 def _read(path: Path) -> str:
@@ -519,5 +566,6 @@ def shard_batches(
 
 
 def read_snapshot(path: Path | str) -> dict[str, Any]:
+    """A campaign's snapshot, or its values file (:func:`values_document`)."""
     with gc_paused():
         return json.loads(Path(path).read_bytes())

@@ -7,9 +7,10 @@ source itself, as the tcbench paper does across datasets ("blocks are
 checked against what the build found, with one line listing what exists. The
 statistics are :mod:`summarise.across`'s.
 
-Its job reads the sources' campaign snapshots only (final metrics come from Aim,
-as in every comparison of a campaign), so a new run in one source reruns that
-source's campaign and the comparisons that include it, nothing else.
+Its job reads the sources' campaign snapshots only, in the compact form written
+beside each (``values.json``: final metrics come from Aim, as in every comparison
+of a campaign), so a new run in one source reruns that source's campaign and the
+comparisons that include it, nothing else.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class Source:
     label: str
     repository: str
     campaign: str
-    snapshot: Path
+    #: the campaign's snapshot as comparisons read it (``CampaignPlan.values``).
+    values: Path
     #: comparison context -> this campaign's context (identity unless renamed in the config).
     contexts: dict[str, str] = field(default_factory=dict)
 
@@ -162,7 +164,7 @@ def plan_comparison(
                 f"comparison {name!r}: source {label!r} has no context {missing[0]!r}; "
                 f"it has: {_listing(list(campaign.contexts_found))}"
             )
-        result.append(Source(label, repo, campaign.label, campaign.snapshot, mapping))
+        result.append(Source(label, repo, campaign.label, campaign.values, mapping))
 
     hparams = sorted({h for _, _, c, _ in sources for h in c.hparams})
     known = [*PSEUDO_KEYS, *hparams]

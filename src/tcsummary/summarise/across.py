@@ -28,7 +28,7 @@ from ..plan.comparisons import PSEUDO_KEYS, REPOSITORY, SOURCE
 from ..plan.grid import varying_hparams
 from . import comparisons as cmp
 from . import stats
-from .campaign import classify_runs
+from .campaign import exclusion_reason
 from .ranking import (
     CampaignRanking,
     CompareSettings,
@@ -64,42 +64,43 @@ class CrossComparison:
     answers: list[dict[str, Any]] = field(default_factory=list)
 
 
-def included_runs(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
-    """The run records a campaign's report counts (the campaign's own rule)."""
-    return [row.record for row in classify_runs(snapshot, {}) if row.included]
-
-
 @dataclass
 class SourceRuns:
-    """What a comparison keeps of one source's campaign snapshot.
+    """What a comparison keeps of one source's campaign (its snapshot's values file).
 
     ``runs``: the included runs with only their hash, hparams and ``values``, their finite
     compared metrics by compared context (``{context: {metric: value}}``); ``hashes``:
-    every run of the campaign (sorted, for provenance). Snapshots are read one at a time
-    and dropped: a pooled comparison of four 2,500-run campaigns held all four whole
-    (~40 MB) through its statistics.
+    every run of the campaign (sorted, for provenance); ``snapshot_sha256``: the snapshot's
+    digest (provenance). Sources are read one at a time and cut to this.
     """
 
     runs: list[dict[str, Any]]
     hashes: list[str]
+    snapshot_sha256: str = ""
 
 
 def source_runs(
-    source: dict[str, Any], snapshot: dict[str, Any], metrics: Sequence[str]
+    source: dict[str, Any], document: dict[str, Any], metrics: Sequence[str]
 ) -> SourceRuns:
-    """A source's :class:`SourceRuns` (``source``: one of the comparison's settings' sources)."""
+    """A source's :class:`SourceRuns` from its campaign's values file (``plan.campaigns.
+    values_document``); ``source``: one of the comparison's settings' sources."""
     contexts = set(source["contexts"].values())
     wanted = set(metrics)
+    picked = [(i, metric, context) for i, (metric, context) in enumerate(document["columns"])
+              if metric in wanted and context in contexts]
     runs = []
-    for record in included_runs(snapshot):
+    for run_hash, status, hparams, row in document["runs"]:
+        if exclusion_reason(status):
+            continue
         values: dict[str, dict[str, float]] = {}
-        for metric, context, value, _ in record["metrics"]:
-            if metric in wanted and context in contexts and value is not None:
-                number = float(value)
+        for i, metric, context in picked:
+            if row[i] is not None:
+                number = float(row[i])
                 if math.isfinite(number):
                     values.setdefault(context, {})[metric] = number
-        runs.append({"hash": record["hash"], "hparams": record["hparams"], "values": values})
-    return SourceRuns(runs, sorted(r["hash"] for r in snapshot["runs"]))
+        runs.append({"hash": run_hash, "hparams": hparams, "values": values})
+    hashes = sorted(run[0] for run in document["runs"])
+    return SourceRuns(runs, hashes, document["snapshot_sha256"])
 
 
 def choose_axes(settings: dict[str, Any], per_source: Sequence[list[dict[str, Any]]]) -> Axes:

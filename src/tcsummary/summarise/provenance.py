@@ -7,9 +7,12 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .campaign import RunRow
+
+if TYPE_CHECKING:
+    from .across import SourceRuns
 
 PACKAGES = ("tcsummary", "pandas", "numpy", "pyarrow", "scipy", "jinja2", "pyyaml", "aimrocks")
 
@@ -61,23 +64,13 @@ def provenance(
 
 
 def comparison_provenance(
-    settings: dict[str, Any],
-    campaign_runs: Sequence[Sequence[str]],
-    snapshot_paths: Sequence[Path | str],
-    config: dict[str, Any],
+    settings: dict[str, Any], found: Sequence[SourceRuns], config: dict[str, Any]
 ) -> dict[str, Any]:
-    """Versions, the comparison's settings, and per source its campaign, runs and snapshot.
-
-    ``campaign_runs``: each source's run hashes, sorted (``across.SourceRuns.hashes``).
-    """
-    sources = []
-    for source, hashes, path in zip(settings["sources"], campaign_runs, snapshot_paths,
-                                    strict=True):
-        sources.append({
-            **source,
-            "aim_snapshot_sha256": sha256_file(Path(path)),
-            "campaign_runs": list(hashes),
-        })
+    """Versions, the comparison's settings, and per source its campaign, runs and snapshot."""
+    sources = [
+        {**source, "aim_snapshot_sha256": runs.snapshot_sha256, "campaign_runs": list(runs.hashes)}
+        for source, runs in zip(settings["sources"], found, strict=True)
+    ]
     return {
         "tool": "tcsummary",
         "versions": package_versions(),
