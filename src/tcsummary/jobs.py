@@ -142,7 +142,7 @@ def aggregate(
     for name, table in ranking.ranking_tables(ranked, keys).items():
         write_text(out_dir / name, _csv(table))
 
-    runs = [RunInfo.from_record(r) for r in snapshot["runs"]]
+    runs = [RunInfo.from_record(r, metrics=False) for r in snapshot["runs"]]  # for the grid
     grid = campaign_grid(snapshot["campaign"], runs)
     durations = [r.duration for r in rows if r.included and r.duration is not None]
     view = {
