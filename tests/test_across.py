@@ -412,6 +412,10 @@ def test_side_by_side_marks_the_best_by_the_configured_direction():
     view["lower"] = {"acc": False}
     (table,) = side_by_side_tables(view)
     assert [r["cells"][0]["best"] for r in table["rows"]] == [True, False]
+    # sources that differ only in the factor: one configuration, named as answers name it
+    view["side_by_side"] = [{**rows[0], "configuration": ""}]
+    (table,) = side_by_side_tables(view)
+    assert [r["label"] for r in table["rows"]] == ["all runs"]
 
 
 def test_a_comparison_reads_from_the_values_file_what_it_read_from_the_snapshot():

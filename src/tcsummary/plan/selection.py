@@ -69,6 +69,9 @@ def default_contexts(runs: Sequence[RunInfo]) -> tuple[str, ...]:
 
 #: The groupby of a campaign in which no hparam varies: the campaign is the one group.
 CAMPAIGN_GROUP = "campaign_id"
+#: How reports name the one configuration when no hparam varies (a campaign grouped by itself,
+#: a comparison whose sources differ in nothing but the factor).
+ALL_RUNS = "all runs"
 
 
 def default_groupby(runs: Sequence[RunInfo]) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ import jinja2
 
 from ..core.files import safe_name, write_text
 from ..plan.campaigns import STALE_FOLDER
-from ..plan.selection import CAMPAIGN_GROUP
+from ..plan.selection import ALL_RUNS, CAMPAIGN_GROUP
 from . import svg
 from .cd_diagram import cd_diagram
 from .text import fmt, iso_utc, latex_escape, markdown_escape, statuses
@@ -248,7 +248,7 @@ def side_by_side_tables(view: dict[str, Any]) -> list[dict[str, Any]]:
         lower = view["lower"][table["metric"]]  # the comparison's setting (config compare)
         rows = []
         for label, cells in table["by_row"].items():
-            rows.append({"label": label or "(all runs)", "cells": [
+            rows.append({"label": label or ALL_RUNS, "cells": [
                 {"n": cells[s]["n"] if s in cells else 0,
                  "mean": cells[s]["mean"] if s in cells else None,
                  "ci95": cells[s]["ci95"] if s in cells else None,

@@ -23,7 +23,7 @@ import pandas as pd
 from ..core import values as hv
 from ..core.model import CAMPAIGN_KEYS, RunInfo, is_replicate_key
 from ..plan.grid import varying_hparams
-from ..plan.selection import CAMPAIGN_GROUP
+from ..plan.selection import ALL_RUNS, CAMPAIGN_GROUP
 from . import comparisons as cmp
 from . import stats
 from .campaign import RunRow, key_values
@@ -136,10 +136,6 @@ def object_frame(
         for name in names
     }
     return pd.DataFrame(data, columns=list(names))
-
-
-#: How an answer names the one configuration of a campaign in which no hparam varies.
-ALL_RUNS = "all runs"
 
 
 def labelled(keys: Sequence[str], values: Sequence[Any]) -> str:
