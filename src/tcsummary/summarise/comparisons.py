@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..core.values import is_missing
 from . import distributions as dist
-from .stats import t_quantile
+from .stats import ci95
 
 RANK_COLUMNS: tuple[str, ...] = (
     "metric", "context", "factor", "stratum", "level", "mean_rank", "blocks",
@@ -365,15 +365,6 @@ def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
     return out
 
 
-def ci95_halfwidth(values: Sequence[float] | np.ndarray) -> float:
-    """Half-width of the two-sided 95% Student-t interval of the mean (NaN below 2 values)."""
-    x = np.asarray(values, dtype=float)
-    n = x.size
-    if n < 2:
-        return NAN
-    return t_quantile(0.975, n - 1) * float(np.std(x, ddof=1)) / math.sqrt(n)
-
-
 # scipy 1.17 ``wilcoxon(method="auto")`` with ties or zero differences runs an exact permutation
 # test over all 2**n sign flips when 2**n <= 9999 (its default n_resamples), i.e. n <= 13 pairs
 # (n counts the zero differences too), and the normal approximation above that.
@@ -526,7 +517,7 @@ def pairwise_records(
                     "b": levels[j],
                     "pairs": int(diff.size),
                     "mean_diff": float(diff.mean()) if diff.size else NAN,
-                    "diff_ci95": ci95_halfwidth(diff),
+                    "diff_ci95": ci95(diff.tolist()),
                     "wilcoxon_p": p,
                     "holm_p": NAN,
                     "better": "",
