@@ -151,8 +151,7 @@ def get_tcbench_files(wildcards):
 
 
 def get_cards(wildcards):
-    plan = repository(wildcards)
-    return [str(plan.card(folder)) for folder in plan.campaigns]
+    return repository(wildcards).cards()
 
 
 def get_index_repository(wildcards):
@@ -189,7 +188,7 @@ def top_constraint():
 
 
 def get_all_cards(wildcards):
-    return [str(plan.card(f)) for plan in BUILD.repositories for f in plan.campaigns]
+    return [card for plan in BUILD.repositories for card in plan.cards()]
 
 
 def get_top_repositories(wildcards):
@@ -198,7 +197,7 @@ def get_top_repositories(wildcards):
             "name": plan.name,
             "folder": os.path.relpath(plan.summary, BUILD.top),
             "roots": [str(r) for r in plan.roots],
-            "cards": [str(plan.card(f)) for f in plan.campaigns],
+            "cards": plan.cards(),
         }
         for plan in BUILD.repositories
     ]

@@ -178,6 +178,10 @@ class RepositoryPlan:
         """The campaign's line of the index (written by its aggregation)."""
         return self.work / folder / "card.json"
 
+    def cards(self) -> list[str]:
+        """Every planned campaign's card, in campaign order (what an index reads)."""
+        return [str(self.card(folder)) for folder in self.campaigns]
+
     def manifest(self, folder: str, batch: str) -> Path:
         return self.work / folder / "inputs" / f"{batch}.json"
 
