@@ -39,7 +39,7 @@ def fmt(value: Any, digits: int = 2) -> str:
 
 
 def statuses(by_status: dict[str, int]) -> str:
-    """``3 FINISHED, 1 FAILED``: the statuses that occur, with their run counts."""
+    """``36 finished, 1 unfinished``: the statuses that occur, with their run counts."""
     return ", ".join(f"{n} {status}" for status, n in by_status.items() if n)
 
 

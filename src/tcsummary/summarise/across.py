@@ -76,7 +76,7 @@ class SourceRuns:
 
     runs: list[dict[str, Any]]
     hashes: list[str]
-    snapshot_sha256: str = ""
+    snapshot_sha256: str
 
 
 def source_runs(
@@ -153,14 +153,13 @@ def pooled_frame(
     per_source: Sequence[list[dict[str, Any]]],
     columns: Sequence[str],
     context: str,
-    keyed: Sequence[dict[str, Any]] | None = None,
+    keyed: Sequence[dict[str, Any]],
 ) -> pd.DataFrame:
     """One row per included run of every source: source, repository, ``columns``, metrics.
 
-    ``keyed``: :func:`pooled_keys` of the same runs when the caller has them.
+    ``keyed``: :func:`pooled_keys` of the same runs (the same for every context: the
+    caller computes them once).
     """
-    if keyed is None:
-        keyed = pooled_keys(settings, per_source, columns)
     records = []
     rows = iter(keyed)
     for source, runs in zip(settings["sources"], per_source, strict=True):

@@ -97,16 +97,14 @@ def value_frame(
     keys: Sequence[str],
     blocks: Sequence[str],
     context: str,
-    values_of: dict[str, tuple[Any, ...]] | None = None,
+    values_of: dict[str, tuple[Any, ...]],
 ) -> pd.DataFrame:
     """One row per included run: group and block values (as tables show them), the
     configuration's label (its group values) and the metrics of ``context``.
 
-    ``values_of``: :func:`campaign.key_values` of ``keys`` then ``blocks`` when the
-    caller has them (they do not depend on the context)."""
+    ``values_of``: :func:`campaign.key_values` of ``keys`` then ``blocks`` (the same for
+    every context: the caller computes them once)."""
     columns = [*keys, *blocks]
-    if values_of is None:
-        values_of = key_values(rows, columns, snapshot["campaign"])
     records = []
     for row in rows:
         if not row.included:
