@@ -285,15 +285,16 @@ def confusion_summaries(
         matrices = [rep["matrix"] for rep in reports]
         normalised = [_normalised(m) for m in matrices]
         counts = [[sum(m[i][j] for m in matrices) for j in range(size)] for i in range(size)]
-        cells = [[[n[i][j] for n in normalised] for j in range(size)] for i in range(size)]
+        cells = [[stats.finite([n[i][j] for n in normalised]) for j in range(size)]
+                 for i in range(size)]
         out.append(ConfusionSummary(
             keys=group,
             context=context,
             classes=list(classes),
             runs=len(reports),
             counts=counts,
-            mean=[[stats.mean(stats.finite(c)) for c in row] for row in cells],
-            std=[[stats.std(stats.finite(c)) for c in row] for row in cells],
+            mean=[[stats.mean(c) for c in row] for row in cells],
+            std=[[stats.std(c) for c in row] for row in cells],
         ))
     return out
 

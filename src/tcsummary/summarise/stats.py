@@ -13,7 +13,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 NAN = float("nan")
+#: From this many values on, :func:`finite` filters in numpy (~4 us a call, then ~2 ns a
+#: value) rather than in Python (~0.35 us a value); 2,500-run groups are common.
+_VECTOR_FROM = 16
 
 
 def t_quantile(p: float, dof: int) -> float:
@@ -24,8 +29,15 @@ def t_quantile(p: float, dof: int) -> float:
 
 
 def finite(values: Sequence[float | None]) -> list[float]:
-    """The values that are measurements: None, NaN and infinities are left out."""
-    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    """The values that are measurements: None, NaN and infinities are left out.
+
+    Both ways give the same floats: numpy converts each value with ``float`` semantics
+    and turns None into NaN, which the filter then drops.
+    """
+    if len(values) < _VECTOR_FROM:
+        return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    array = np.array(values, dtype=float)
+    return array[np.isfinite(array)].tolist()
 
 
 def mean(values: Sequence[float]) -> float:
@@ -38,15 +50,19 @@ def std(values: Sequence[float]) -> float:
     if n < 2:
         return NAN
     m = mean(values)
-    return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (n - 1))
+    return math.sqrt(math.fsum([(v - m) ** 2 for v in values]) / (n - 1))
 
 
 def ci95(values: Sequence[float | None]) -> float:
     data = finite(values)
-    n = len(data)
+    return _ci95(len(data), std(data))
+
+
+def _ci95(n: int, sd: float) -> float:
+    """ci95 of a mean of ``n`` finite values whose sample sd is ``sd``."""
     if n < 2:
         return NAN
-    return t_quantile(0.975, n - 1) * std(data) / math.sqrt(n)
+    return t_quantile(0.975, n - 1) * sd / math.sqrt(n)
 
 
 def median(values: Sequence[float]) -> float:
@@ -74,11 +90,12 @@ def describe(values: Sequence[float | None]) -> Summary:
     data = finite(values)
     if not data:
         return Summary(0, NAN, NAN, NAN, NAN, NAN, NAN)
+    sd = std(data)
     return Summary(
         n=len(data),
         mean=mean(data),
-        std=std(data),
-        ci95=ci95(data),
+        std=sd,
+        ci95=_ci95(len(data), sd),
         median=median(data),
         min=min(data),
         max=max(data),
