@@ -168,8 +168,12 @@ def read_subtrees(
     a run has ~170 trace statistics and a report needs three of them.
     """
     out: dict[str, Any] = {}
+    endings = _endings(leaves)
     for name in names:
+        # the subtree's own key is ``prefix``; its children's keys go on after a sentinel, so
+        # ``prefix`` minus that last sentinel starts them all (and ends where they end)
         prefix = encode_path((*base, name))
+        cut = len(prefix) - 1
         iterator = db.iteritems()
         iterator.seek(prefix)
         pairs = []
@@ -177,9 +181,11 @@ def read_subtrees(
         for key, value in iterator:
             if not key.startswith(prefix):
                 break
-            rest = key[len(prefix) :]
-            if leaves is not None and rest and not _ends_with_one_of(rest, leaves):
+            # key[cut:] is the sentinel then the rest: a wanted leaf ends it with
+            # sentinel + name + sentinel (a name is UTF-8 text, which never holds the sentinel)
+            if endings is not None and len(key) > len(prefix) and not key.endswith(endings, cut):
                 continue
+            rest = key[len(prefix) :]
             decoded = decode_value(value)
             if not rest:
                 whole = decoded
@@ -200,9 +206,11 @@ def read_subtrees(
     return out
 
 
-def _ends_with_one_of(rest: bytes, leaves: frozenset[str]) -> bool:
-    cut = rest.rfind(_SENTINEL_BYTE, 0, len(rest) - 1)
-    return rest[cut + 1 : -1].decode("utf-8", "replace") in leaves
+def _endings(leaves: frozenset[str] | None) -> tuple[bytes, ...] | None:
+    """The encoded endings of keys whose last component is one of ``leaves``."""
+    if leaves is None:
+        return None
+    return tuple(_SENTINEL_BYTE + encode_key(leaf) + _SENTINEL_BYTE for leaf in sorted(leaves))
 
 
 def _has_key(db: Any, key: bytes) -> bool:
