@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tcsummary.core.errors import ArtifactFormatError
 from tcsummary.example import (
@@ -16,6 +17,8 @@ from tcsummary.example import (
     simulate_context,
 )
 from tcsummary.read.artifacts import (
+    _FLAT_LINE,
+    _flat_params,
     check_report_matches_matrix,
     inventory_artifacts,
     parse_class_report,
@@ -186,6 +189,53 @@ def test_report_and_matrix_with_other_classes(tmp_path, report_text, matrix_text
 def test_bad_params(tmp_path, text, message):
     with pytest.raises(ArtifactFormatError, match=message):
         read_params(write(tmp_path, "params.yml", text))
+
+
+#: Lines of params.yml files: tcbench's own, YAML 1.1's surprises, and lines the fast path
+#: must leave to the full parser (comments, quotes, flow collections, anchors, nesting).
+PARAMS_LINES = [
+    "aug_name: noaug", "flowpic_dim: 32", "seed: 12345", "split_index: -1",
+    "learning_rate: 0.001", "gpu_index: '0'", "final: false", "suppress_dropout: False",
+    "on: yes", "off: no", "y: n", "nothing: null", "tilde: ~", "empty: ", "hex: 0x1A",
+    "octal: 017", "under: 1_000", "exp: 1e3", "expdot: 1.0e+3", "inf: .inf", "nan: .NaN",
+    "neg: -.5", "plus: +7", "date: 2001-12-14", "sexagesimal: 1:30", "path: /data/x.parquet",
+    "spaces: a b  c  ", "dash: -", "seq: - x", "quoted: 'it''s'", "dq: \"a\"",
+    "flow: [1, 2]", "map: {a: 1}", "anchor: &a 1", "alias: *a", "tag: !!str 1",
+    "comment: 1 # note", "# a comment", "nested:", "  inner: 1", "colon: a:b", "seed: 7",
+    "a.b-c: d", "pipe: |", "gt: >", "percent: %x", "at: @x", "back: `x`",
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_params_fast_path_reads_as_yaml(seed):
+    """read_params' line-by-line path gives yaml.load's mapping, or leaves the file to it."""
+    rng = random.Random(seed)
+    lines = rng.sample(PARAMS_LINES, rng.randint(1, 8))
+    if seed % 2:  # half the files hold only lines the fast path takes
+        lines = [line for line in lines if _FLAT_LINE.fullmatch(line)] or ["seed: 1"]
+    text = "\n".join(lines) + rng.choice(["", "\n", "\n\n"])
+    fast = _flat_params(text)
+    try:
+        whole = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        assert fast is None
+        return
+    if seed % 2:
+        assert fast is not None, text
+    if fast is not None:  # repr: NaN equals itself, True differs from 1, dates keep their type
+        assert repr(fast) == repr(whole), text
+
+
+def test_params_fast_path_takes_tcbench_files(tmp_path):
+    text = "aug_name: noaug\ngpu_index: '0'\nseed: 12345\nsplit_index: -1\nfinal: false\n"
+    assert _flat_params(text) == {
+        "aug_name": "noaug", "gpu_index": "0", "seed": 12345, "split_index": -1, "final": False
+    }
+    # a line YAML rejects sends the file to the full parser, which names the line
+    broken = text + "flow: [1, 2\n"
+    assert _flat_params(broken) is None
+    with pytest.raises(ArtifactFormatError, match=r"not valid YAML at line \d"):
+        read_params(write(tmp_path, "params.yml", broken))
 
 
 def test_unreadable_file_is_named(tmp_path, report_text):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import functools
 import io
 import math
 import os
@@ -357,10 +358,46 @@ def check_report_matches_matrix(report: ClassReport, matrix: ConfusionMatrix) ->
             )
 
 
+#: A line :func:`_flat_params` may hand to YAML on its own: a top-level key, ``": "``, then
+#: nothing, a single-quoted scalar closed on the line, or a plain scalar free of every
+#: character that could start a comment, tag, anchor, alias, flow collection, quote or
+#: nested mapping. Such lines cannot continue on, or refer to, another line.
+_FLAT_LINE = re.compile(
+    r"[A-Za-z_][A-Za-z0-9_.-]*: (?:'[^'\t\r]*'|[A-Za-z0-9_.+/-][^\t\r#:'\"&*!|>%@`{}\[\],]*)?"
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _flat_line(line: str) -> tuple[Any, Any]:
+    """One ``key: value`` line as YAML reads it (the same lines recur across a campaign)."""
+    ((key, value),) = yaml.load(line, Loader=_SAFE_LOADER).items()
+    return key, value
+
+
+def _flat_params(text: str) -> dict[Any, Any] | None:
+    """``params.yml`` read line by line when every line is a plain ``key: value``; else None.
+
+    tcbench writes exactly such files, and YAML reads a document of them as the union of its
+    lines (a repeated key: the last wins), so the result is ``yaml.load``'s. Parsing each
+    distinct line once instead of every file whole saves ~0.2 ms of each run's extraction.
+    Anything else (comments, nesting, quotes spanning lines, errors) goes to the full parser.
+    """
+    lines = [line for line in text.split("\n") if line]
+    if not lines or not all(_FLAT_LINE.fullmatch(line) for line in lines):
+        return None
+    try:
+        return dict(_flat_line(line) for line in lines)
+    except (yaml.YAMLError, ValueError):
+        return None
+
+
 def read_params(path: Path | str, data: bytes | None = None) -> dict[str, Any]:
     """Read a run's ``params.yml``: a flat YAML mapping of the run's CLI arguments."""
     path = Path(path)
     text = _read_text(path, data)
+    flat = _flat_params(text)
+    if flat is not None:
+        return {str(key): value for key, value in flat.items()}
     try:
         data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
