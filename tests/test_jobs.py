@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from tcsummary import jobs
+from tcsummary.core.child import ChildError, run_module
 from tcsummary.core.errors import StrictError
 from tcsummary.core.logs import job_log
 
@@ -54,3 +55,27 @@ def test_jobs_in_threads_keep_their_records_apart(tmp_path):
     for name, other in (("a", "b"), ("b", "a")):
         text = (tmp_path / f"{name}.log").read_text()
         assert f"working on {name}" in text and f"working on {other}" not in text
+
+
+def test_a_render_failing_in_its_child_process_names_the_reason(tmp_path):
+    """Rendering runs in a child process: its failure is one line, its traceback in the log."""
+    log = tmp_path / "render.log"
+    missing = tmp_path / "view.json"
+    with pytest.raises(ChildError, match=r"FileNotFoundError: .*view\.json") as caught:
+        jobs.render(missing, tmp_path / "out", log=log)
+    assert "\n" not in str(caught.value)
+    text = log.read_text()
+    assert "tcsummary.render, in a child process:" in text
+    assert "Traceback (most recent call last)" in text
+    assert text.splitlines()[-1].startswith("ERROR tcsummary.jobs: reason: tcsummary.render failed")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_child_process_error_is_its_last_line(tmp_path, monkeypatch):
+    """Whatever the child prints last on stderr (an exception, its usage) is the reason."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ChildError, match="unknown kind of view 'nonsense'"):
+        run_module("tcsummary.render", "nonsense", str(tmp_path / "v.json"), str(tmp_path))
+    usage = tmp_path / "usage"
+    with pytest.raises(ChildError, match="exit status 2|usage: python -m tcsummary.render"):
+        run_module("tcsummary.render", str(usage))

@@ -64,6 +64,7 @@ rule compare:
 
 
 rule render_comparison:
+    # no in_process: it renders in a child process, like rule render
     input:
         view="{where}/comparisons/{comparison}/.tcsummary/view.json",
     output:
@@ -80,8 +81,6 @@ rule render_comparison:
     log:
         "{where}/comparisons/{comparison}/.tcsummary/logs/render.log",
     localrule: True
-    resources:
-        in_process=1,
     run:
         from tcsummary.jobs import render_comparison
 

@@ -24,10 +24,11 @@ rule render:
     log:
         "{summary}/.tcsummary/{campaign}/logs/render.log",
     localrule: True
+    # no in_process: it renders in a child process (see tcsummary.jobs.render), on a core
+    # of its own beside the in-process jobs
     resources:
         mem_mb=500,
         runtime=10,
-        in_process=1,
     run:
         from tcsummary.jobs import render
 

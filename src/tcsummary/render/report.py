@@ -8,6 +8,7 @@ in ``tcsummary/templates``; figures come from :mod:`svg`.
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -316,6 +317,15 @@ def render_cross(view: dict[str, Any], out_dir: Path) -> int:
     markdown = environment("md").get_template("comparison.md.j2")
     write_text(out_dir / "report.md", markdown.render(**context))
     return len(diagrams) + len(by_source)
+
+
+def render_view(kind: str, work_file: Path | str, out_dir: Path | str) -> int:
+    """Render the view file an aggregation (``campaign``) or a comparison wrote; figures written."""
+    renderers = {"campaign": render_campaign, "comparison": render_cross}
+    if kind not in renderers:
+        raise ValueError(f"unknown kind of view {kind!r}: one of {', '.join(renderers)}")
+    view = json.loads(Path(work_file).read_bytes())
+    return renderers[kind](view, Path(out_dir))
 
 
 def render_index(
