@@ -491,6 +491,28 @@ def test_variance_components_pure_split_and_pure_seed_effects():
         "split and seed contribute about equally")
 
 
+def test_variance_layout_is_shared_by_every_metric():
+    """One layout per configuration serves each metric: NaN, missing blocks and duplicates."""
+    rng = np.random.default_rng(11)
+    records = []
+    for split in [2, 0, 1, None]:
+        for seed in [7, 3, float("nan"), 5]:
+            for _ in range(2 if split == 1 else 1):
+                records.append({"split_index": split, "seed": seed,
+                                "acc": float(rng.normal(80, 3)), "f1": float(rng.normal(0.8, 0.1)),
+                                "loss": float("nan") if split == 0 else float(rng.normal(1, 0.2))})
+    frame = pd.DataFrame(records)
+    frame.loc[3, "acc"] = float("nan")
+    layout = cmp.variance_layout(frame, "split_index", "seed")
+    for metric in ["acc", "f1", "loss"]:
+        alone = cmp.variance_components(frame, "split_index", "seed", metric)
+        shared = cmp.variance_components(frame, "split_index", "seed", metric, layout)
+        assert repr(alone) == repr(shared)
+    # split 0 has no loss value at all: its cells leave the loss estimate, not the others
+    assert cmp.variance_components(frame, "split_index", "seed", "loss", layout)["n_splits"] == 2
+    assert cmp.variance_components(frame, "split_index", "seed", "f1", layout)["n_splits"] == 3
+
+
 def test_variance_components_degenerate_and_unbalanced():
     one_split = _grid({(0, r): v for r, v in enumerate([1.0, 2.0, 4.0])})
     result = cmp.variance_components(one_split, "split_index", "seed", "acc")

@@ -852,8 +852,36 @@ def pairwise_rows(
 # --------------------------------------------------------------------------- seeds vs splits
 
 
+@dataclass(frozen=True)
+class VarianceLayout:
+    """Where each run of one configuration falls in its split x seed grid, whatever the metric.
+
+    ``placed``: per row, whether its split and seed can place it; ``cells``: each (split, seed)
+    cell with its rows, in :func:`_block_key` order. Computed once per configuration and
+    reused for every metric (sorting the cells was most of a metric's cost).
+    """
+
+    placed: list[bool]
+    cells: list[tuple[tuple[Any, Any], list[int]]]
+
+
+def variance_layout(frame: pd.DataFrame, split: str, seed: str) -> VarianceLayout:
+    """:class:`VarianceLayout` of ``frame``'s runs."""
+    placed = []
+    by_cell: dict[tuple[Any, Any], list[int]] = {}
+    for row, (sp, sd) in enumerate(zip(frame[split].tolist(), frame[seed].tolist(),
+                                       strict=True)):
+        ok = _placeable(sp) and _placeable(sd)
+        placed.append(ok)
+        if ok:
+            by_cell.setdefault((sp, sd), []).append(row)
+    cells = sorted(by_cell.items(), key=lambda item: _block_key(item[0]))
+    return VarianceLayout(placed=placed, cells=cells)
+
+
 def variance_components(
-    frame: pd.DataFrame, split: str, seed: str, value: str
+    frame: pd.DataFrame, split: str, seed: str, value: str,
+    layout: VarianceLayout | None = None,
 ) -> dict[str, float | int]:
     """Spread of one configuration's runs, split into a split part and a seed part.
 
@@ -871,19 +899,18 @@ def variance_components(
     ``sd_total`` (sample sd over all runs), ``sd_split`` and ``sd_seed``. With one split the
     split part is NaN; with one seed per split neither part can be told apart: both NaN.
     """
-    by_cell: dict[tuple[Any, Any], list[float]] = {}
-    kept = []
-    for sp, sd, raw in zip(frame[split].tolist(), frame[seed].tolist(), frame[value].tolist(),
-                           strict=True):
-        number = _number(raw)
-        if not (_placeable(sp) and _placeable(sd)) or math.isnan(number):
-            continue
-        kept.append(number)
-        by_cell.setdefault((sp, sd), []).append(number)
+    layout = layout or variance_layout(frame, split, seed)
+    numbers = [_number(raw) for raw in frame[value].tolist()]
+    kept = [n for n, ok in zip(numbers, layout.placed, strict=True) if ok and not math.isnan(n)]
     runs = np.array(kept, dtype=float)
     sd_total = float(np.std(runs, ddof=1)) if runs.size >= 2 else NAN
     by_split: dict[Any, list[float]] = {}
-    for (sp, _), cell in sorted(by_cell.items(), key=lambda item: _block_key(item[0])):
+    seeds = set()
+    for (sp, sd), rows in layout.cells:
+        cell = [numbers[i] for i in rows if not math.isnan(numbers[i])]
+        if not cell:
+            continue
+        seeds.add(sd)
         by_split.setdefault(sp, []).append(cell[0] if len(cell) == 1 else float(np.mean(cell)))
     groups = [np.array(cells, dtype=float) for cells in by_split.values()]
     n_i = np.array([g.size for g in groups], dtype=float)
@@ -892,7 +919,7 @@ def variance_components(
     result: dict[str, float | int] = {
         "n_runs": int(runs.size),
         "n_splits": a,
-        "n_seeds": len({sd for _, sd in by_cell}),
+        "n_seeds": len(seeds),
         "sd_total": sd_total,
         "sd_split": NAN,
         "sd_seed": NAN,

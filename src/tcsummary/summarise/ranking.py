@@ -258,8 +258,9 @@ def _variance(groups: Strata, keys: Sequence[str], blocks: Sequence[str], contex
         return []
     rows = []
     for values, members in groups(keys):
+        layout = cmp.variance_layout(members, split, seed)
         for metric in metrics:
-            comp = cmp.variance_components(members, split, seed, metric)
+            comp = cmp.variance_components(members, split, seed, metric, layout)
             rows.append({**dict(zip(keys, values, strict=True)), "context": context,
                          "metric": metric, **comp})
     return rows
