@@ -82,17 +82,3 @@ def test_a_pool_the_user_chose_is_kept():
     env = {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc"}
     assert _pool_after(prefer + "prefer_system_allocator()", env) == "jemalloc"
 
-
-def _frozen_objects(chunk: list[int]) -> list[int]:
-    return [gc.get_freeze_count() for _ in chunk]
-
-
-def test_worker_processes_leave_what_they_inherit_to_the_parent():
-    """A forked worker freezes the objects it inherits, so its collector never walks them:
-    walking them would copy the parent's pages into the worker (copy-on-write)."""
-    from tcsummary.core.parallel import map_chunks
-
-    found = map_chunks(_frozen_objects, list(range(8)), workers=2, min_items=1)
-    assert len(found) == 8
-    assert all(count > 1000 for count in found)
-    assert gc.get_freeze_count() == 0  # the parent's own collector is untouched

@@ -1,14 +1,17 @@
-"""Spread per-run work over processes: reading RocksDB and parsing CSVs is CPU-bound Python."""
+"""Spread per-run work over processes: reading RocksDB and parsing CSVs is CPU-bound Python.
+
+The processes are :mod:`.workers`: fresh interpreters started once per process and reused,
+not forks of the (large) build process.
+"""
 
 from __future__ import annotations
 
-import gc
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 from .progress import Progress
+from .workers import pool
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,14 +50,10 @@ def map_chunks(
         return results
     parts = workers * 2 if progress is None else max(workers * 2, len(items) // PROGRESS_CHUNK)
     chunks = chunked(items, parts)
-    # workers are forked: freezing what they inherit keeps their collector from walking (and
-    # so copying, page by page) the parent's objects; 10,000-run build: peak summed PSS of
-    # the build's processes 347 -> 306 MB
-    with ProcessPoolExecutor(max_workers=workers, initializer=gc.freeze) as pool:
-        for chunk, part in zip(chunks, pool.map(func, chunks), strict=True):
-            results += part
-            if progress is not None:
-                progress.advance(len(chunk))
+    for chunk, part in zip(chunks, pool(workers).map(func, chunks), strict=True):
+        results += part
+        if progress is not None:
+            progress.advance(len(chunk))
     return results
 
 

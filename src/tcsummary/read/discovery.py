@@ -26,6 +26,7 @@ from ..core.files import atomic_open
 from ..core.memory import gc_paused
 from ..core.model import RunInfo
 from ..core.parallel import map_chunks
+from ..core.workers import pool
 from .aim_reader import (
     RunProps,
     aim_dir_of,
@@ -99,12 +100,15 @@ def repository_state(root: Path | str, workers: int = 1) -> RepositoryState:
     """Hashes, fingerprints and SQLite rows of a repository's runs (stats, one query)."""
     aim_dir = aim_dir_of(Path(root))
     hashes = list_run_hashes(aim_dir)
+    if workers > 1 and len(hashes) >= PARALLEL_FINGERPRINTS:
+        pool(workers).start()  # they boot while SQLite is read
+    props = read_run_props(aim_dir)
     prints = map_chunks(
         functools.partial(_fingerprints, str(aim_dir)), hashes, workers,
         min_items=PARALLEL_FINGERPRINTS,
     )
     fingerprints = dict(zip(hashes, prints, strict=True))
-    return RepositoryState(aim_dir, hashes, fingerprints, read_run_props(aim_dir))
+    return RepositoryState(aim_dir, hashes, fingerprints, props)
 
 
 def cache_path(work: Path, roots: Sequence[Path], index: int, kind: str = "aim") -> Path:

@@ -151,9 +151,10 @@ def extract_batch(
 def pool_size(items: Sequence[tuple[str, dict[str, Any] | None]], workers: int) -> int:
     """Processes for a batch's ``(hash, memo entry)`` items: 1 (no pool) when few need parsing.
 
-    Parsing a run costs ~1 ms: a pool (~50 ms to start) pays off from ~64 runs to parse. A
-    batch its memo mostly covers (one new run among 250: 88 ms here, 71 ms in a pool) is done
-    in this process: forked workers would add the build's memory twice for ~20 ms.
+    Parsing a run costs ~1 ms; workers pay off from ~64 runs to parse. A batch its memo
+    mostly covers (one new run among 250: ~90 ms here, 71 ms with the forked workers this
+    replaced) is done in this process: shipping 250 memo records to workers and back costs
+    about what it saves, and a one-new-run build then starts no worker at all.
     """
     to_parse = sum(1 for _, cached in items if cached is None)
     return workers if to_parse >= MIN_POOL_RUNS else 1

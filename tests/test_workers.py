@@ -1,0 +1,59 @@
+"""Worker processes: fresh interpreters (not forks of the build), reused, failures in one line."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tcsummary.core.parallel import map_chunks
+from tcsummary.core.workers import IDLE_SECONDS, WorkerError, WorkerPool
+
+
+@pytest.fixture
+def workers():
+    pool = WorkerPool(2)
+    yield pool
+    pool.close()
+
+
+def test_workers_are_fresh_interpreters_started_once(workers):
+    import pandas  # noqa: F401 - this process has it; a fork would too
+
+    assert workers.call(eval, "'pandas' in __import__('sys').modules") is False
+    assert workers.call(eval, "__import__('os').getppid()") == os.getpid()
+    pids = {workers.call(eval, "__import__('os').getpid()") for _ in range(6)}
+    assert len(pids) <= 2 and os.getpid() not in pids
+
+
+def test_a_failing_task_is_one_line_and_the_worker_goes_on(workers):
+    with pytest.raises(WorkerError, match=r"^ZeroDivisionError: division by zero$"):
+        workers.call(eval, "1 / 0")
+    assert workers.call(eval, "print('a task printing') or 6 * 7") == 42
+
+
+def test_a_dead_worker_is_replaced(workers):
+    with pytest.raises(WorkerError, match=r"ended unexpectedly \(exit status 3\)"):
+        workers.call(eval, "__import__('os')._exit(3)")
+    assert workers.call(eval, "2 + 2") == 4
+
+
+def test_map_keeps_the_order_of_its_chunks(workers):
+    chunks = [f"{i} * {i}" for i in range(20)]
+    assert list(workers.map(eval, chunks)) == [i * i for i in range(20)]
+
+
+def test_map_chunks_in_workers_equals_one_process():
+    items = list(range(500))
+    assert map_chunks(sorted, items, workers=2, min_items=1) == map_chunks(sorted, items, 1)
+
+
+def test_an_idle_worker_ends_and_a_later_call_starts_another(workers):
+    first = workers.call(eval, "__import__('os').getpid()")
+    (worker,) = workers._started
+    assert worker.process.wait(timeout=IDLE_SECONDS + 5) == 0  # ended by itself, cleanly
+    second = workers.call(eval, "__import__('os').getpid()")
+    assert second != first
+    big = "x" * 3_000_000  # larger than a pipe's buffer, both ways
+    assert workers.call(len, big) == len(big)
+    assert workers.call(str.upper, big) == big.upper()
