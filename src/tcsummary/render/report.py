@@ -17,7 +17,6 @@ from typing import Any
 import jinja2
 
 from ..core.files import safe_name, write_text
-from ..plan.campaigns import STALE_FOLDER
 from ..plan.selection import ALL_RUNS, CAMPAIGN_GROUP
 from . import svg
 from .cd_diagram import cd_diagram
@@ -336,6 +335,10 @@ def render_index(
     out_dir: Path,
 ) -> None:
     """Write the output folder's index.html and index.md: one line per campaign."""
+    # imported here: render jobs run this module in a child process that needs neither the
+    # plan nor the readers beneath it (6 MB and 0.07 s of each child's start)
+    from ..plan.campaigns import STALE_FOLDER
+
     shown = [
         {**card, "ended": iso_utc(card["last_end"]), "folder": repository["folders"][i]}
         for i, card in enumerate(cards)
