@@ -57,3 +57,24 @@ def test_an_idle_worker_ends_and_a_later_call_starts_another(workers):
     big = "x" * 3_000_000  # larger than a pipe's buffer, both ways
     assert workers.call(len, big) == len(big)
     assert workers.call(str.upper, big) == big.upper()
+
+
+def test_a_task_exiting_or_failing_to_import_is_an_error_not_a_dead_worker(workers):
+    with pytest.raises(WorkerError, match=r"^SystemExit: 0$"):
+        workers.call(eval, "__import__('sys').exit(0)")
+    with pytest.raises(WorkerError, match="No module named 'no_such_module'"):
+        workers.call(eval, "__import__('no_such_module')")
+    assert workers.call(eval, "1 + 1") == 2
+
+
+def test_more_callers_than_workers_share_them(workers):
+    import threading
+
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(workers.call(eval, "3 * 3")))
+               for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert found == [9] * 6

@@ -137,20 +137,28 @@ class WorkerPool:
                 self._idle.put(worker)
 
     def _take(self) -> _Worker:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            if len(self._started) < self.size:
-                worker = _Worker()
-                self._started.append(worker)
-                return worker
-        return self._idle.get()
+        """An idle worker, a new one if there is room, else the next to become idle.
+
+        Waits in short steps: a worker that ends meanwhile makes room for a new one.
+        """
+        while True:
+            try:
+                return self._idle.get_nowait()
+            except queue.Empty:
+                pass
+            with self._lock:
+                if len(self._started) < self.size:
+                    worker = _Worker()
+                    self._started.append(worker)
+                    return worker
+            try:
+                return self._idle.get(timeout=0.1)
+            except queue.Empty:
+                continue
 
     def call(self, func: Callable[[Any], Any], arg: Any) -> Any:
         """``func(arg)`` in an idle worker (a new one if the one taken had ended idle)."""
-        while True:
+        for _ in range(3):
             worker = self._take()
             try:
                 result = worker.call(func, arg)
@@ -165,6 +173,7 @@ class WorkerPool:
                 raise
             self._idle.put(worker)
             return result
+        raise WorkerError("worker processes ended before answering (exit status 0), three times")
 
     def _forget(self, worker: _Worker) -> None:
         """Drop an ended worker: a later call may start a new one in its place."""
@@ -213,12 +222,14 @@ def serve(requests: BinaryIO, answers: BinaryIO, idle: float = IDLE_SECONDS) -> 
         if not ready:
             return
         try:
-            func, arg = _receive(requests)
+            (size,) = _LENGTH.unpack(_read(requests, _LENGTH.size))
+            task = _read(requests, size)
         except EOFError:
             return
         try:
+            func, arg = pickle.loads(task)  # imports the function's module: may fail too
             answer: tuple[Any, ...] = ("ok", func(arg))
-        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure goes back
             answer = ("error", type(exc).__name__, str(exc), traceback.format_exc())
         try:
             _send(answers, answer)
