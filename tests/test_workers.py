@@ -78,3 +78,11 @@ def test_more_callers_than_workers_share_them(workers):
     for thread in threads:
         thread.join(timeout=30)
     assert found == [9] * 6
+
+
+def test_ctrl_c_is_left_to_the_parent(workers):
+    import signal
+
+    pid = workers.call(eval, "__import__('os').getpid()")
+    os.kill(pid, signal.SIGINT)  # what a terminal's Ctrl-C sends the whole process group
+    assert workers.call(eval, "__import__('os').getpid()") == pid  # the same worker, still up

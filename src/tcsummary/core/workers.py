@@ -25,6 +25,7 @@ import os
 import pickle
 import queue
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -239,6 +240,9 @@ def serve(requests: BinaryIO, answers: BinaryIO, idle: float = IDLE_SECONDS) -> 
 
 
 def main() -> None:
+    # Ctrl-C reaches the whole process group: the parent handles it and closes the pipes,
+    # which ends the worker quietly (instead of a traceback per worker)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # the protocol owns stdout: anything a task prints goes to stderr instead
     with open(os.dup(1), "wb", closefd=True) as answers:
         os.dup2(2, 1)
