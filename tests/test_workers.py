@@ -86,3 +86,16 @@ def test_ctrl_c_is_left_to_the_parent(workers):
     pid = workers.call(eval, "__import__('os').getpid()")
     os.kill(pid, signal.SIGINT)  # what a terminal's Ctrl-C sends the whole process group
     assert workers.call(eval, "__import__('os').getpid()") == pid  # the same worker, still up
+
+
+def test_a_child_finds_this_copy_of_the_package(monkeypatch, tmp_path):
+    """From a source tree its folder goes first on a child's path; installed, nothing is added
+    (site-packages ahead of the standard library would let a package shadow a standard module)."""
+    from tcsummary.core import child
+
+    env = child.child_environment()
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(child.PACKAGE_PARENT)
+    installed = tmp_path / "lib" / "python3.11" / "site-packages"
+    monkeypatch.setattr(child, "PACKAGE_PARENT", installed)
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    assert child.child_environment()["PYTHONPATH"] == "/elsewhere"

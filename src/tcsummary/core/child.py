@@ -17,8 +17,24 @@ from pathlib import Path
 from .errors import TcsummaryError
 
 logger = logging.getLogger(__name__)
-#: The folder holding the ``tcsummary`` package: the child imports this very copy.
+#: The folder holding the ``tcsummary`` package: a child imports this very copy.
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+
+
+def child_environment() -> dict[str, str]:
+    """This process's environment, with this copy of ``tcsummary`` importable in a child.
+
+    Installed (in site-packages) it is importable as it is: the folder is left off, since
+    ahead of the standard library it would let any installed package shadow a standard
+    module. From a source tree (``src/``, a checkout on ``PYTHONPATH``) the folder goes first.
+    """
+    env = dict(os.environ)
+    if PACKAGE_PARENT.name in ("site-packages", "dist-packages"):
+        return env
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(PACKAGE_PARENT), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
+    )
+    return env
 
 
 class ChildError(TcsummaryError):
@@ -35,13 +51,10 @@ def run_module(module: str, *args: str) -> str:
     The child's stderr goes to the calling job's log (a traceback on failure, warnings
     otherwise); a failure raises :class:`ChildError` with the traceback's last line.
     """
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(PACKAGE_PARENT), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
-    )
     done = subprocess.run(
         [sys.executable, "-m", module, *args],
-        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
+        env=child_environment(), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        check=False,
     )
     errors = done.stderr.strip()
     if done.returncode != 0:

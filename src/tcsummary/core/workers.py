@@ -34,11 +34,10 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
+from .child import child_environment
 from .errors import TcsummaryError
 
 logger = logging.getLogger(__name__)
-#: The folder holding the ``tcsummary`` package: workers import this very copy.
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _LENGTH = struct.Struct("<Q")
 #: A worker without a task for this long ends (cleanly: exit status 0).
 IDLE_SECONDS = 2.0
@@ -81,12 +80,8 @@ class _Worker:
     """One worker process and its two pipes (used by one thread at a time)."""
 
     def __init__(self) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            [PACKAGE_PARENT, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
-        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__], env=env, stdin=subprocess.PIPE,
+            [sys.executable, "-m", __name__], env=child_environment(), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, close_fds=True,
         )
 
