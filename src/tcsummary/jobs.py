@@ -219,7 +219,7 @@ def _render(kind: str, work_file: Path | str, out_dir: Path | str) -> str:
     """Render a view (the JSON an aggregation or comparison wrote) into ``out_dir``.
 
     In a child process (``python -m tcsummary.render``, :func:`render.report.render_view`):
-    rendering needs no pandas, so it starts in ~0.2 s and runs on another core than the
+    rendering needs no pandas, so it starts in ~0.1 s and runs on another core than the
     in-process jobs. One new run among 1,000: 4.1-4.3 -> 3.7 s.
     """
     figures = run_module("tcsummary.render", kind, str(work_file), str(out_dir)).strip()

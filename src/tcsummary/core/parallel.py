@@ -26,6 +26,11 @@ def chunked(items: Sequence[T], parts: int) -> list[list[T]]:
     return [list(items[start : start + size]) for start in range(0, len(items), size)]
 
 
+def in_workers(count: int, workers: int, min_items: int | None = None) -> bool:
+    """Whether :func:`map_chunks` gives ``count`` items to worker processes (see there)."""
+    return workers > 1 and count >= (MIN_PARALLEL_ITEMS if min_items is None else min_items)
+
+
 def map_chunks(
     func: Callable[[list[T]], list[R]],
     items: Sequence[T],
@@ -39,9 +44,8 @@ def map_chunks(
     :data:`MIN_PARALLEL_ITEMS`; cheap items need more of them to pay for a pool).
     ``progress`` advances as chunks finish (smaller chunks then, so it moves).
     """
-    threshold = MIN_PARALLEL_ITEMS if min_items is None else min_items
     results: list[R] = []
-    if workers <= 1 or len(items) < threshold:
+    if not in_workers(len(items), workers, min_items):
         if progress is None:
             return func(list(items))
         for chunk in chunked(items, max(1, math.ceil(len(items) / PROGRESS_CHUNK))):

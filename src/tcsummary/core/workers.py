@@ -91,7 +91,7 @@ class _Worker:
         try:
             _send(self.process.stdin, (func, arg))
             answer = _receive(self.process.stdout)
-        except (EOFError, BrokenPipeError, OSError):
+        except (EOFError, OSError):  # a broken pipe is an OSError
             if self.process.wait() == 0:
                 raise _Idled from None
             raise WorkerError(

@@ -25,7 +25,7 @@ from typing import Any
 from ..core.files import atomic_open
 from ..core.memory import gc_paused
 from ..core.model import RunInfo
-from ..core.parallel import map_chunks
+from ..core.parallel import in_workers, map_chunks
 from ..core.workers import pool
 from .aim_reader import (
     RunProps,
@@ -100,7 +100,7 @@ def repository_state(root: Path | str, workers: int = 1) -> RepositoryState:
     """Hashes, fingerprints and SQLite rows of a repository's runs (stats, one query)."""
     aim_dir = aim_dir_of(Path(root))
     hashes = list_run_hashes(aim_dir)
-    if workers > 1 and len(hashes) >= PARALLEL_FINGERPRINTS:
+    if in_workers(len(hashes), workers, PARALLEL_FINGERPRINTS):
         pool(workers).start()  # they boot while SQLite is read
     props = read_run_props(aim_dir)
     prints = map_chunks(

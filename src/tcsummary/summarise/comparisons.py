@@ -899,7 +899,8 @@ def variance_components(
     ``sd_total`` (sample sd over all runs), ``sd_split`` and ``sd_seed``. With one split the
     split part is NaN; with one seed per split neither part can be told apart: both NaN.
     """
-    layout = layout or variance_layout(frame, split, seed)
+    if layout is None:
+        layout = variance_layout(frame, split, seed)
     numbers = [_number(raw) for raw in frame[value].tolist()]
     kept = [n for n, ok in zip(numbers, layout.placed, strict=True) if ok and not math.isnan(n)]
     runs = np.array(kept, dtype=float)
