@@ -1,8 +1,12 @@
-"""Extraction batches: a pool of processes only when enough runs need parsing."""
+"""Extraction batches: a pool of processes only when enough runs need parsing; the memo."""
 
 from __future__ import annotations
 
-from tcsummary.summarise.extract import MIN_POOL_RUNS, pool_size
+import json
+import os
+
+from tcsummary.plan.batches import batch_manifest
+from tcsummary.summarise.extract import MIN_POOL_RUNS, extract_batch, pool_size
 
 
 def test_a_batch_mostly_in_its_memo_is_parsed_without_a_pool():
@@ -14,3 +18,59 @@ def test_a_batch_mostly_in_its_memo_is_parsed_without_a_pool():
     assert pool_size(fresh[: MIN_POOL_RUNS - 1], workers=2) == 1
     assert pool_size(fresh[:MIN_POOL_RUNS], workers=2) == 2
     assert pool_size(fresh, workers=1) == 1
+
+
+CONTEXTS = ("test-human", "test-script", "test-train-val-leftover")
+
+
+def _batch(repo):
+    """A batch of the repository's runs having artifact folders, and its manifest's runs."""
+    artifacts = repo.root / "artifacts"
+    hashes = sorted(p.name for p in artifacts.iterdir() if (p / "params.yml").exists())
+    manifest = json.loads(batch_manifest(artifacts, hashes, CONTEXTS))
+    return artifacts, hashes, manifest["runs"]
+
+
+def _rewrite_keeping_size_and_mtime(path, old: bytes, new: bytes) -> None:
+    assert len(old) == len(new)
+    info = path.stat()
+    path.write_bytes(new)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def test_a_run_whose_files_still_show_their_size_and_mtime_is_taken_from_the_memo(modern_repo):
+    artifacts, hashes, files = _batch(modern_repo)
+    first = extract_batch(artifacts, hashes, CONTEXTS, files=files)
+    memo = {r["hash"]: r for r in first}
+    target = artifacts / hashes[0] / "test-human_class_rep.csv"
+    old = target.read_bytes()
+    # same size, same mtime, other bytes: what the manifest cannot see is not read again
+    # (Snakemake would not even rerun the batch: its manifest is unchanged)
+    _rewrite_keeping_size_and_mtime(target, old, old.replace(b",", b";", 1))
+    again = extract_batch(artifacts, hashes, CONTEXTS, memo, files=files)
+    assert again == first
+    # without the manifest's entries the run is read: the broken CSV is found
+    read = extract_batch(artifacts, hashes, CONTEXTS, memo)
+    assert "problem" in read[0]["contexts"]["test-human"]
+    assert read[1:] == first[1:]
+
+
+def test_a_run_whose_files_changed_is_read_again_and_a_touch_reuses_its_record(modern_repo):
+    artifacts, hashes, files = _batch(modern_repo)
+    first = extract_batch(artifacts, hashes, CONTEXTS, files=files)
+    memo = {r["hash"]: r for r in first}
+    touched = artifacts / hashes[0] / "params.yml"
+    os.utime(touched, ns=(0, touched.stat().st_mtime_ns + 10**9))
+    target = artifacts / hashes[1] / "test-script_conf_mtx.csv"
+    target.write_bytes(target.read_bytes() + b"not,a,row\n")
+    _, _, now = _batch(modern_repo)
+    assert now[hashes[0]] != files[hashes[0]] and now[hashes[1]] != files[hashes[1]]
+    again = extract_batch(artifacts, hashes, CONTEXTS, memo, files=now)
+    # the touched run: same bytes, same record, now with the entries it was checked against
+    assert again[0] == {**first[0], "files": now[hashes[0]]}
+    assert "problem" in again[1]["contexts"]["test-script"]
+    assert again[1]["files"] == now[hashes[1]]
+    assert again[2:] == first[2:]
+    # a record made now is reused by the next build's manifest without reading
+    assert extract_batch(artifacts, hashes, CONTEXTS, {r["hash"]: r for r in again},
+                         files=now) == again

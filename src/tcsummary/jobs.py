@@ -23,6 +23,8 @@ from .core.errors import StrictError, first_of
 from .core.files import write_bytes, write_text
 from .core.logs import logged_job
 from .core.model import RunInfo
+from .core.workers import close_pools
+from .plan.batches import extractions_pending
 from .plan.campaigns import read_snapshot
 from .plan.grid import campaign_grid
 from .summarise import across, ranking, stats, tcbench
@@ -45,22 +47,30 @@ def _json(data: Any, **kwargs: Any) -> str:
 
 
 @logged_job
-def extract(manifest: Path | str, output: Path | str, workers: int = 1) -> str:
+def extract(
+    manifest: Path | str,
+    output: Path | str,
+    workers: int = 1,
+    batches: Sequence[tuple[str, str]] = (),
+) -> str:
     """Rule ``extract``: parse the artifact CSVs of a batch of runs into one JSON file.
 
     The batch's runs and contexts come from its manifest (see
     :func:`plan.batches.batch_manifest`). Runs whose input bytes are unchanged
     since the last extraction of the batch are taken from its memo, so one new
-    or edited run costs one run's parsing.
+    or edited run costs one run's parsing. ``batches`` (the build's every batch, this
+    one included): when none is left to extract, the worker processes end now.
     """
     batch = json.loads(Path(manifest).read_bytes())
     artifacts_dir, hashes, contexts = batch["artifacts"], list(batch["runs"]), batch["contexts"]
     output = Path(output)
     memo = read_memo(memo_path(output))
-    records = extract_batch(Path(artifacts_dir), hashes, contexts, memo, workers)
+    records = extract_batch(Path(artifacts_dir), hashes, contexts, memo, workers, batch["runs"])
     data = encode(records)
     write_bytes(output, data)
     write_bytes(memo_path(output), data)
+    if batches and not extractions_pending(list(batches)):
+        close_pools()
     problems = sum(
         1 for r in records for c in r["contexts"].values() if "problem" in c
     ) + sum(1 for r in records if "folder_problem" in r)

@@ -10,7 +10,8 @@
 # of waiting for them. A 10,000-run cold build: 37.7 -> 34.9 s on 2 cores. One extraction
 # at a time (`resources: extraction: 1` in the profile): two would run twice the processes
 # on the same cores, for no speed and their memory. On SLURM the profile sets this rule's
-# threads to the processes it runs.
+# threads to the processes it runs. The build's last extraction ends the worker
+# processes (they would idle beside the aggregations until their 2 s timeout).
 
 
 rule extract:
@@ -28,4 +29,6 @@ rule extract:
     run:
         from tcsummary.jobs import extract
 
-        extract(input[0], output[0], config["workers"], log=log[0])
+        extract(
+            input[0], output[0], config["workers"], BUILD.extractions(), log=log[0]
+        )

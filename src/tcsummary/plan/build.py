@@ -59,6 +59,15 @@ class Build:
         """The comparisons that include a campaign of this repository (its index links them)."""
         return [c for c in self.comparisons if any(s.repository == plan.name for s in c.sources)]
 
+    def extractions(self) -> list[tuple[str, str]]:
+        """Every extraction batch of the build: (its manifest, its output)."""
+        return [
+            (str(plan.manifest(folder, batch)), str(plan.extraction(folder, batch)))
+            for plan in self.repositories
+            for folder, campaign in plan.campaigns.items()
+            for batch in campaign.batches
+        ]
+
     def reports(self) -> list[str]:
         """Final files of every campaign, index and comparison (what ``rule all`` asks for)."""
         files = []

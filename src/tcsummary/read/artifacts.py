@@ -80,6 +80,36 @@ def wanted_files(contexts: Iterable[str]) -> list[str]:
     return names
 
 
+#: A file's name, size and mtime (ns) as the manifests and the extraction memo keep it;
+#: size and mtime are None for a file that exists but cannot be stat'ed (a broken link).
+FileEntry = list[Any]
+
+
+def file_entries(folder: str, names: Iterable[str]) -> list[FileEntry] | None:
+    """Name, size and mtime of each of ``names`` present in ``folder``; None: no folder.
+
+    What decides whether a run's inputs changed: a batch's manifest holds these for
+    every run (Snakemake reruns its extraction when they change), and an extraction
+    record the ones it saw before reading, so the memo is reused without reading again.
+    """
+    entries: list[FileEntry] = []
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            info = os.stat(path)  # follows symlinks, like reading the file
+        except FileNotFoundError:
+            if os.path.lexists(path):  # a broken link: extraction says which
+                entries.append([name, None, None])
+            continue
+        except OSError:
+            entries.append([name, None, None])
+            continue
+        entries.append([name, info.st_size, info.st_mtime_ns])
+    if not entries and not os.path.isdir(folder):
+        return None  # no folder (or not a readable one): extraction says which
+    return entries
+
+
 def file_problem(path: Path) -> str | None:
     """Why ``path`` is not a regular file we may read, or None if it is one.
 

@@ -7,9 +7,12 @@ Problems are recorded per (run, context), never raised: one broken file excludes
 that context of that run, not the build.
 
 A batch keeps a memo of its runs keyed by the SHA-256 of their input bytes, so
-re-extracting a batch after one run changed parses only that run. The memo is
-content-addressed: it can be stale only if a file changed without its bytes
-changing, which is no change at all.
+re-extracting a batch after one run changed parses only that run. A record also
+keeps the name, size and mtime of the files it was parsed from, taken before
+reading them: a run whose files still show these (the batch's manifest says so) is
+taken from the memo without reading its files again, which is the rule Snakemake
+applies to the manifest itself; any other run is read, and reused if its bytes are
+unchanged (content-addressed: after a ``touch``, say).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ..read.artifacts import (
     CONF_MATRIX_SUFFIX,
     check_context,
     check_params,
+    file_entries,
     read_artifact_bytes,
     wanted_files,
 )
@@ -111,12 +115,14 @@ def extract_run(
     """One run's record; ``cached`` (its previous record) is reused if its inputs are unchanged."""
     if not folder.is_dir():
         return {"hash": run_hash, "warnings": [], "contexts": {}, "sha256": {},
-                "folder_problem": "no artifact folder", "digest": ""}
+                "folder_problem": "no artifact folder", "digest": "", "files": None}
+    files = file_entries(str(folder), wanted_files(contexts))  # before reading: see module
     data, digest = read_inputs(folder, contexts)
     if cached is not None and cached.get("digest") == digest:
-        return cached
+        return {**cached, "files": files}
     record = parse_run(folder, run_hash, contexts, data)
     record["digest"] = digest
+    record["files"] = files
     return record
 
 
@@ -140,12 +146,26 @@ def extract_batch(
     contexts: Sequence[str],
     memo: dict[str, dict[str, Any]] | None = None,
     workers: int = 1,
+    files: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Records of a batch of runs, in hash order; parsing is spread over ``workers`` processes."""
+    """Records of a batch of runs, in hash order; parsing is spread over ``workers`` processes.
+
+    ``files``: each run's files as the batch's manifest lists them (name, size, mtime);
+    a memo record made from exactly these is reused without reading them.
+    """
+    memo, files = memo or {}, files or {}
+    records: dict[str, dict[str, Any]] = {}
+    items = []
+    for run_hash in sorted(hashes):
+        cached = memo.get(run_hash)
+        if cached is not None and run_hash in files and cached.get("files") == files[run_hash]:
+            records[run_hash] = cached
+        else:  # each chunk carries only its own runs' memo entries (arguments are pickled)
+            items.append((run_hash, cached))
     work = functools.partial(_extract_chunk, artifacts_dir, tuple(contexts))
-    # each chunk carries only its own runs' memo entries (a worker's arguments are pickled)
-    items = [(h, (memo or {}).get(h)) for h in sorted(hashes)]
-    return map_chunks(work, items, pool_size(items, workers), min_items=MIN_POOL_RUNS)
+    for record in map_chunks(work, items, pool_size(items, workers), min_items=MIN_POOL_RUNS):
+        records[record["hash"]] = record
+    return [records[h] for h in sorted(hashes)]
 
 
 def pool_size(items: Sequence[tuple[str, dict[str, Any] | None]], workers: int) -> int:
