@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 
-from tcsummary.plan.batches import batch_manifest
+from tcsummary import jobs
+from tcsummary.core.workers import close_pools, pool
+from tcsummary.plan.batches import batch_manifest, extractions_pending
 from tcsummary.summarise.extract import MIN_POOL_RUNS, extract_batch, pool_size
 
 
@@ -74,3 +76,37 @@ def test_a_run_whose_files_changed_is_read_again_and_a_touch_reuses_its_record(m
     # a record made now is reused by the next build's manifest without reading
     assert extract_batch(artifacts, hashes, CONTEXTS, {r["hash"]: r for r in again},
                          files=now) == again
+
+
+def test_an_extraction_is_pending_while_its_output_is_missing_or_older_than_its_manifest(
+    tmp_path,
+):
+    manifest, output = tmp_path / "inputs.json", tmp_path / "extract.json"
+    manifest.write_text("{}")
+    batches = [(str(manifest), str(output))]
+    assert extractions_pending(batches)
+    output.write_text("[]")
+    os.utime(output, ns=(0, manifest.stat().st_mtime_ns - 10**9))
+    assert extractions_pending(batches)
+    os.utime(output, ns=(0, manifest.stat().st_mtime_ns + 10**9))
+    assert not extractions_pending(batches)
+
+
+def test_the_builds_last_extraction_ends_the_worker_processes(modern_repo, tmp_path):
+    artifacts, hashes, _ = _batch(modern_repo)
+    work = tmp_path / ".tcsummary" / "c"
+    pairs = []
+    for batch in ("a", "b"):
+        manifest = work / "inputs" / f"{batch}.json"
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        manifest.write_bytes(batch_manifest(artifacts, hashes, CONTEXTS))
+        pairs.append((str(manifest), str(work / "extract" / f"{batch}.json")))
+    started = pool(2)
+    started.start()
+    processes = [w.process for w in started._started]
+    jobs.extract(*pairs[0], workers=2, batches=pairs)  # "b" still to do: the workers stay
+    assert pool(2) is started and all(p.poll() is None for p in processes)
+    jobs.extract(*pairs[1], workers=2, batches=pairs)
+    assert pool(2) is not started  # closed and forgotten: a later call starts new ones
+    assert all(p.wait(timeout=10) == 0 for p in processes)
+    close_pools()
