@@ -8,7 +8,13 @@ import os
 from tcsummary import jobs
 from tcsummary.core.workers import close_pools, pool
 from tcsummary.plan.batches import batch_manifest, extractions_pending
-from tcsummary.summarise.extract import MIN_POOL_RUNS, extract_batch, pool_size
+from tcsummary.summarise.extract import (
+    MIN_POOL_RUNS,
+    encode,
+    extract_batch,
+    pool_size,
+    read_extractions,
+)
 
 
 def test_a_batch_mostly_in_its_memo_is_parsed_without_a_pool():
@@ -110,3 +116,15 @@ def test_the_builds_last_extraction_ends_the_worker_processes(modern_repo, tmp_p
     assert pool(2) is not started  # closed and forgotten: a later call starts new ones
     assert all(p.wait(timeout=10) == 0 for p in processes)
     close_pools()
+
+
+def test_aggregation_reads_records_without_what_only_the_memo_needs(modern_repo, tmp_path):
+    artifacts, hashes, files = _batch(modern_repo)
+    records = extract_batch(artifacts, hashes, CONTEXTS, files=files)
+    path = tmp_path / "all.json"
+    path.write_bytes(encode(records))
+    read = read_extractions([path])
+    assert list(read) == hashes
+    for record in records:
+        kept = {k: v for k, v in record.items() if k not in ("files", "digest")}
+        assert read[record["hash"]] == kept

@@ -160,3 +160,22 @@ def test_the_bundled_example_is_generated_when_missing(tmp_path):
     with pytest.raises(Exception, match="elsewhere: no such directory"):
         plan_build(other, base=tmp_path)
     assert not (tmp_path / "elsewhere").exists()  # planning never creates a repository
+
+
+def test_a_snapshot_is_read_as_written_with_its_repeated_names_shared(modern_repo, tmp_path):
+    import json
+
+    from tcsummary.plan.campaigns import plan_repository, read_snapshot
+    from tcsummary.plan.selection import Selection
+
+    plan = plan_repository(modern_repo.root, tmp_path / "out", Selection(metrics=("acc",)))
+    campaign = next(iter(plan.campaigns.values()))
+    raw = campaign.snapshot.read_bytes()
+    document = read_snapshot(campaign.snapshot)
+    assert document == json.loads(raw)
+    runs = [r for r in document["runs"] if r["metrics"]]
+    assert len(runs) > 1
+    first, second = runs[0]["metrics"][0], runs[1]["metrics"][0]
+    assert first[:2] == second[:2] and first[0] is second[0] and first[1] is second[1]
+    values = read_snapshot(campaign.values)  # the values file is read as written too
+    assert values == json.loads(campaign.values.read_bytes())
