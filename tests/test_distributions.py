@@ -52,6 +52,20 @@ def test_average_ranks_of_one_row_and_tie_counts():
     assert ties.tolist() == [2.0, 0.0, 4.0, 0.0, 0.0, 0.0, 1.0]
 
 
+def test_average_ranks_of_a_list_equal_the_array_version_bit_for_bit():
+    rng = np.random.default_rng(23)
+    for _ in range(500):
+        n = int(rng.integers(0, 40))
+        row = rng.choice(rng.normal(size=max(1, n // 2)), size=n)  # ties on purpose
+        if rng.random() < 0.3:
+            row = np.round(row * 3)
+        ranks, groups = dist.average_ranks_list(row.tolist())
+        expected, ties = dist.average_ranks(row)
+        assert ranks == expected.tolist()
+        assert groups == [int(t) for t in ties.ravel() if t] and sum(groups) == n
+        assert ranks == stats.rankdata(row).tolist()
+
+
 def test_friedman_equals_friedmanchisquare():
     rng = np.random.default_rng(2)
     checked = 0

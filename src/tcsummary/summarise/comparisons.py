@@ -382,7 +382,7 @@ def _subset_matrix(m: int) -> np.ndarray:
     return matrix
 
 
-def _sign_flip_p(diff: np.ndarray) -> float:
+def _sign_flip_p(nonzero: list[float], ranks: list[float]) -> float:
     """Exact two-sided sign-flip p of the Wilcoxon statistic, as scipy's permutation path.
 
     scipy computes r_plus (sum of the average ranks of |d| over the positive d, zeros dropped)
@@ -391,23 +391,34 @@ def _sign_flip_p(diff: np.ndarray) -> float:
     unchanged, so the null values are the sums of every subset of the nonzero ranks: zeros
     only repeat each value 2**zeros times, which leaves the proportions unchanged. Ranks are
     half-integers, so every sum is exact and the p-value is bit-for-bit scipy's.
+    ``nonzero``: the nonzero differences; ``ranks``: the average ranks of their magnitudes.
     """
-    nonzero = diff[diff != 0]
-    ranks, _ = dist.average_ranks(np.abs(nonzero))
-    observed = float(ranks[nonzero > 0].sum())
-    null = _subset_matrix(nonzero.size) @ ranks
+    observed = float(sum(r for d, r in zip(nonzero, ranks, strict=True) if d > 0))
+    null = _subset_matrix(len(nonzero)) @ np.asarray(ranks)
     gamma = abs(_PERMUTATION_RTOL * observed)
     less = np.count_nonzero(null <= observed + gamma) / null.size
     greater = np.count_nonzero(null >= observed - gamma) / null.size
     return min(1.0, 2.0 * min(less, greater))
 
 
+def _signed_ranks(diff: Sequence[float]) -> tuple[list[float], list[float], list[int]]:
+    """The nonzero differences, the average ranks of their magnitudes, the tie groups' sizes."""
+    nonzero = [d for d in diff if d != 0]
+    ranks, groups = dist.average_ranks_list([abs(d) for d in nonzero])
+    return nonzero, ranks, groups
+
+
+def _flips(pairs: int, nonzero: int, groups: int) -> bool:
+    """scipy's rule: its exact permutation path for at most 13 pairs with zeros or ties."""
+    return pairs <= SIGN_FLIP_MAX_PAIRS and (nonzero < pairs or groups < nonzero)
+
+
 def _uses_sign_flips(diff: np.ndarray) -> bool:
     """Whether scipy's default ``wilcoxon`` takes its (slow) exact permutation path."""
     if diff.size > SIGN_FLIP_MAX_PAIRS or np.isnan(diff).any():
         return False
-    nonzero = np.abs(diff[diff != 0])
-    return nonzero.size < diff.size or np.unique(nonzero).size < nonzero.size
+    nonzero, _, groups = _signed_ranks(diff.tolist())
+    return _flips(diff.size, len(nonzero), len(groups))
 
 
 def wilcoxon_p(
@@ -437,26 +448,24 @@ def wilcoxon_p(
     diff = a - b
     if np.all(diff == 0):
         return 1.0, f"all {n} differences are zero: p set to 1"
-    if _uses_sign_flips(diff):
-        return _sign_flip_p(diff), ""
     if np.isnan(diff).any():
         from scipy import stats  # rare path; the import costs ~1 s (see distributions)
 
         return float(stats.wilcoxon(a, b).pvalue), ""
-    nonzero = diff[diff != 0]
-    ranks, ties = dist.average_ranks(np.abs(nonzero))
-    r_plus = float(ranks[nonzero > 0].sum())
-    untied = nonzero.size == n and not np.any(ties > 1)
-    if untied and n <= EXACT_MAX_PAIRS:
+    nonzero, ranks, groups = _signed_ranks(diff.tolist())
+    if _flips(n, len(nonzero), len(groups)):
+        return _sign_flip_p(nonzero, ranks), ""
+    r_plus = float(sum(r for d, r in zip(nonzero, ranks, strict=True) if d > 0))  # exact
+    if len(nonzero) == n and len(groups) == n and n <= EXACT_MAX_PAIRS:
         return dist.wilcoxon_exact_p(n, int(r_plus)), ""
-    return _asymptotic_p(nonzero.size, r_plus, ties), ""
+    return _asymptotic_p(len(nonzero), r_plus, float(sum(t**3 - t for t in groups))), ""
 
 
 #: scipy 1.17's ``wilcoxon(method="auto")`` uses its exact null up to this many untied pairs.
 EXACT_MAX_PAIRS = 50
 
 
-def _asymptotic_p(count: int, r_plus: float, ties: np.ndarray) -> float:
+def _asymptotic_p(count: int, r_plus: float, tie_correct: float) -> float:
     """scipy's two-sided normal approximation (tie-corrected, no continuity correction).
 
     The same operations in the same order as ``scipy.stats.wilcoxon`` 1.17 when it
@@ -466,7 +475,6 @@ def _asymptotic_p(count: int, r_plus: float, ties: np.ndarray) -> float:
     n = float(count)
     mn = n * (n + 1.0) * 0.25
     se = n * (n + 1.0) * (2.0 * n + 1.0)
-    tie_correct = float(np.sum(ties**3 - ties))
     se = math.sqrt((se - tie_correct / 2) / 24)
     if se == 0:
         return NAN

@@ -51,6 +51,30 @@ def average_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ranks, ties
 
 
+def average_ranks_list(values: list[float]) -> tuple[list[float], list[int]]:
+    """:func:`average_ranks` of one short row without NaN, in Python, and its tie groups' sizes.
+
+    Why twice: a paired test ranks a handful of differences, and numpy's ~15 array calls per
+    row cost ~60 us where this costs ~5 (a one-new-run rebuild ranks ~2,000 rows). The ranks
+    are the same half-integers, ``(first + last) / 2`` of each group's sorted positions.
+    """
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    groups: list[int] = []
+    start = 0
+    while start < len(order):
+        end = start + 1
+        value = values[order[start]]
+        while end < len(order) and values[order[end]] == value:
+            end += 1
+        rank = (start + 1 + end) / 2
+        for position in range(start, end):
+            ranks[order[position]] = rank
+        groups.append(end - start)
+        start = end
+    return ranks, groups
+
+
 def row_ranks(values: np.ndarray) -> np.ndarray:
     """``scipy.stats.rankdata(values, axis=1)``: average ranks per row, NaN rows all NaN."""
     x = np.asarray(values, dtype=float)
