@@ -597,7 +597,11 @@ def iman_davenport(chi2: float, levels: int, blocks: int) -> tuple[float, float]
 TWO_LEVELS = "2 levels: the omnibus test is the Wilcoxon signed-rank test (see pairwise)"
 
 
-def omnibus(table: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> Omnibus:
+def omnibus(
+    table: pd.DataFrame,
+    alpha: float = DEFAULT_ALPHA,
+    two_levels: tuple[float, str] | None = None,
+) -> Omnibus:
     """Friedman + Iman-Davenport test over all levels and the Nemenyi CD of a complete table.
 
     chi2 and p are exactly ``scipy.stats.friedmanchisquare(*columns)`` (tie-corrected, what
@@ -614,8 +618,10 @@ def omnibus(table: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> Omnibus:
     if n == 0:
         return Omnibus(n, k, note="no complete block: nothing to rank or test")
     if k == 2:
-        a, b = (table.iloc[:, j].to_numpy(dtype=float) for j in range(2))
-        p, why = wilcoxon_p(a, b, alpha)
+        if two_levels is None:
+            a, b = (table.iloc[:, j].to_numpy(dtype=float) for j in range(2))
+            two_levels = wilcoxon_p(a, b, alpha)
+        p, why = two_levels
         note = TWO_LEVELS
         return Omnibus(n, k, test="wilcoxon", p=p, note="; ".join(filter(None, [note, why])))
     needed = min_friedman_blocks(k, alpha)
@@ -726,7 +732,9 @@ def compare(
         for lv, r, m in zip(level_names, rank_means, means, strict=True)
     ]
     pair_records = pairwise_records(table, lower_is_better, alpha)
-    test = omnibus(table, alpha)
+    # two levels: the omnibus test is their one pair's Wilcoxon test, on the same blocks
+    pair = pair_records[0] if len(pair_records) == 1 else None
+    test = omnibus(table, alpha, None if pair is None else (pair["wilcoxon_p"], pair["note"]))
     notes = []
     if built.missing_levels:
         missing = ", ".join(map(str, built.missing_levels))
