@@ -56,10 +56,11 @@ def extract(
     """Rule ``extract``: parse the artifact CSVs of a batch of runs into one JSON file.
 
     The batch's runs and contexts come from its manifest (see
-    :func:`plan.batches.batch_manifest`). Runs whose input bytes are unchanged
-    since the last extraction of the batch are taken from its memo, so one new
-    or edited run costs one run's parsing. ``batches`` (the build's every batch, this
-    one included): when none is left to extract, the worker processes end now.
+    :func:`plan.batches.batch_manifest`). Runs whose files the manifest lists as
+    they were at the batch's last extraction (or whose bytes are unchanged) are
+    taken from its memo, so one new or edited run costs one run's reading and
+    parsing. ``batches`` (the build's every batch, this one included): when none is
+    left to extract, the worker processes end now.
     """
     batch = json.loads(Path(manifest).read_bytes())
     artifacts_dir, hashes, contexts = batch["artifacts"], list(batch["runs"]), batch["contexts"]
