@@ -82,3 +82,25 @@ def test_a_pool_the_user_chose_is_kept():
     env = {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc"}
     assert _pool_after(prefer + "prefer_system_allocator()", env) == "jemalloc"
 
+
+
+def test_objects_alive_when_the_work_is_done_are_left_out_of_the_exit_collection():
+    import subprocess
+    import sys
+
+    script = (
+        "import gc\n"
+        "from tcsummary.core.memory import skip_exit_collection\n"
+        "class Finalised:\n"
+        "    def __del__(self):\n"
+        "        print('finalised', flush=True)\n"
+        "kept = [Finalised()]\n"
+        "kept.append(kept)  # a cycle: only a collection could free it\n"
+        "skip_exit_collection()\n"
+        "print(gc.get_freeze_count() > 0, gc.collect() == 0, flush=True)\n"
+        "del kept\n"
+        "print(gc.collect() == 0, flush=True)  # frozen: not collected\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["True", "True", "True"]  # never walked, never finalised

@@ -15,7 +15,7 @@ from snakemake.utils import validate
 
 from tcsummary.core.errors import TcsummaryError
 from tcsummary.core.logs import console_logging
-from tcsummary.core.memory import prefer_system_allocator
+from tcsummary.core.memory import prefer_system_allocator, skip_exit_collection
 from tcsummary.core.timers import cancel_pending_timers
 from tcsummary.example import ensure_example
 from tcsummary.plan.build import flag, params_file, plan_build, report_config

@@ -103,3 +103,17 @@ def prefer_system_allocator() -> None:
     pyarrow = sys.modules.get("pyarrow")
     if pyarrow is not None:  # already loaded: the variable was read or will not be
         pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+
+
+def skip_exit_collection() -> None:
+    """Leave every object alive now out of the interpreter's last collection at exit.
+
+    At exit CPython runs one more full collection before it tears the modules down; with
+    pandas, pyarrow and scipy loaded that walk cost ~0.2 s at the end of every build
+    (Snakemake with only its own imports: ~0.1 s). :func:`gc.freeze` moves all objects to
+    the permanent generation, which that collection skips; module teardown and reference
+    counting still release them, and files are closed by their owners before this is
+    called. Called once the work is done: the workflow's ``onsuccess``/``onerror``, the
+    command line before it returns.
+    """
+    gc.freeze()
