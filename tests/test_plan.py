@@ -179,3 +179,22 @@ def test_a_snapshot_is_read_as_written_with_its_repeated_names_shared(modern_rep
     assert first[:2] == second[:2] and first[0] is second[0] and first[1] is second[1]
     values = read_snapshot(campaign.values)  # the values file is read as written too
     assert values == json.loads(campaign.values.read_bytes())
+
+
+def test_planning_ends_the_worker_processes_it_started(modern_repo, tmp_path):
+    from conftest import workflow_config
+
+    from tcsummary.core.workers import close_pools, pool
+    from tcsummary.plan.build import plan_build
+
+    started = pool(2)
+    started.start()  # as discovery does before reading many runs
+    processes = [w.process for w in started._started]
+    config = workflow_config(
+        repositories=[str(modern_repo.root)], output=str(tmp_path / "out"), workers=2
+    )
+    plan_build(config, base=tmp_path)
+    # gone before the jobs: they would idle beside the first aggregation
+    assert pool(2) is not started
+    assert all(p.wait(timeout=10) == 0 for p in processes)
+    close_pools()
