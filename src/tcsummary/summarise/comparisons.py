@@ -382,7 +382,7 @@ def _subset_matrix(m: int) -> np.ndarray:
     return matrix
 
 
-def _sign_flip_p(nonzero: list[float], ranks: list[float]) -> float:
+def _sign_flip_p(observed: float, ranks: list[float]) -> float:
     """Exact two-sided sign-flip p of the Wilcoxon statistic, as scipy's permutation path.
 
     scipy computes r_plus (sum of the average ranks of |d| over the positive d, zeros dropped)
@@ -391,10 +391,9 @@ def _sign_flip_p(nonzero: list[float], ranks: list[float]) -> float:
     unchanged, so the null values are the sums of every subset of the nonzero ranks: zeros
     only repeat each value 2**zeros times, which leaves the proportions unchanged. Ranks are
     half-integers, so every sum is exact and the p-value is bit-for-bit scipy's.
-    ``nonzero``: the nonzero differences; ``ranks``: the average ranks of their magnitudes.
+    ``observed``: r_plus of the data; ``ranks``: the average ranks of the nonzero |d|.
     """
-    observed = float(sum(r for d, r in zip(nonzero, ranks, strict=True) if d > 0))
-    null = _subset_matrix(len(nonzero)) @ np.asarray(ranks)
+    null = _subset_matrix(len(ranks)) @ np.asarray(ranks)
     gamma = abs(_PERMUTATION_RTOL * observed)
     less = np.count_nonzero(null <= observed + gamma) / null.size
     greater = np.count_nonzero(null >= observed - gamma) / null.size
@@ -453,9 +452,9 @@ def wilcoxon_p(
 
         return float(stats.wilcoxon(a, b).pvalue), ""
     nonzero, ranks, groups = _signed_ranks(diff.tolist())
-    if _flips(n, len(nonzero), len(groups)):
-        return _sign_flip_p(nonzero, ranks), ""
     r_plus = float(sum(r for d, r in zip(nonzero, ranks, strict=True) if d > 0))  # exact
+    if _flips(n, len(nonzero), len(groups)):
+        return _sign_flip_p(r_plus, ranks), ""
     if len(nonzero) == n and len(groups) == n and n <= EXACT_MAX_PAIRS:
         return dist.wilcoxon_exact_p(n, int(r_plus)), ""
     return _asymptotic_p(len(nonzero), r_plus, float(sum(t**3 - t for t in groups))), ""
