@@ -70,7 +70,7 @@ def extract(
     data = encode(records)
     write_bytes(output, data)
     write_bytes(memo_path(output), data)
-    if batches and not extractions_pending(list(batches)):
+    if batches and not extractions_pending(batches):
         close_pools()
     problems = sum(
         1 for r in records for c in r["contexts"].values() if "problem" in c

@@ -6,7 +6,7 @@
 #
 # The parsing runs in `workers` processes (config); the job's own thread only waits for
 # them, so it counts as one core: an extraction then overlaps with the in-process jobs
-# (aggregate, compare, render share one interpreter, i.e. one core between them) instead
+# (aggregate, compare, tcbench_files, index share one interpreter, i.e. one core) instead
 # of waiting for them. A 10,000-run cold build: 37.7 -> 34.9 s on 2 cores. One extraction
 # at a time (`resources: extraction: 1` in the profile): two would run twice the processes
 # on the same cores, for no speed and their memory. On SLURM the profile sets this rule's

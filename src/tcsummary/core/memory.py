@@ -113,7 +113,7 @@ def skip_exit_collection() -> None:
     (Snakemake with only its own imports: ~0.1 s). :func:`gc.freeze` moves all objects to
     the permanent generation, which that collection skips; module teardown and reference
     counting still release them, and files are closed by their owners before this is
-    called. Called once the work is done: the workflow's ``onsuccess``/``onerror``, the
-    command line before it returns.
+    called. Called once the work is done: the workflow's ``onsuccess``/``onerror`` (the
+    command line does not: ~0.05 s of a ``tcsummary ls``).
     """
     gc.freeze()

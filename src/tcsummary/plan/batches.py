@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..read.artifacts import file_entries, wanted_files
@@ -43,7 +44,7 @@ def batch_manifest(artifacts: Path, hashes: list[str], contexts: tuple[str, ...]
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
-def extractions_pending(batches: list[tuple[str, str]]) -> bool:
+def extractions_pending(batches: Iterable[tuple[str, str]]) -> bool:
     """Whether some batch's extraction is missing or older than its manifest.
 
     Snakemake's own rule (mtime) for rerunning an extraction; an extraction job asks it

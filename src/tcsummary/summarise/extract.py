@@ -171,10 +171,11 @@ def extract_batch(
 def pool_size(items: Sequence[tuple[str, dict[str, Any] | None]], workers: int) -> int:
     """Processes for a batch's ``(hash, memo entry)`` items: 1 (no pool) when few need parsing.
 
-    Parsing a run costs ~1 ms; workers pay off from ~64 runs to parse. A batch its memo
-    mostly covers (one new run among 250: ~90 ms here, 71 ms with the forked workers this
-    replaced) is done in this process: shipping 250 memo records to workers and back costs
-    about what it saves, and a one-new-run build then starts no worker at all.
+    Parsing a run costs ~1 ms; workers pay off from ~64 runs to parse. ``items`` are the
+    runs the manifest's file entries did not match to the memo: new runs (no entry) and runs
+    whose files show another size or mtime, read again and reused if their bytes are
+    unchanged. A batch with few new runs is done in this process (shipping its memo records
+    to workers and back costs about what it saves), so a one-new-run build starts no worker.
     """
     to_parse = sum(1 for _, cached in items if cached is None)
     return workers if to_parse >= MIN_POOL_RUNS else 1
