@@ -6,6 +6,8 @@ import hashlib
 import json
 import time
 
+import pytest
+
 from tcsummary.example import RunSpec, write_example
 from tcsummary.plan.campaigns import plan_repository
 from tcsummary.plan.selection import Selection
@@ -116,3 +118,101 @@ def test_a_resumed_run_and_a_renamed_run_are_read_again(modern_repo, tmp_path):
     record = next(r for r in json.loads(renamed.snapshot.read_bytes())["runs"]
                   if r["hash"] == victim)
     assert record["name"] == "renamed"
+
+
+def _work_files(folder, as_folder=None):
+    """Every file a plan wrote but its discovery cache (a memo in any line order); the paths
+    in them written as if the output were ``as_folder``."""
+    work = folder / ".tcsummary"
+    files = {}
+    for path in sorted(work.rglob("*")):
+        if path.is_file() and not path.name.startswith("aim-cache"):
+            data = path.read_bytes()
+            if as_folder is not None:
+                data = data.replace(str(folder).encode(), str(as_folder).encode())
+            files[str(path.relative_to(work))] = data
+    return files
+
+
+def _new_run(root, campaign):
+    write_example(root, specs=[RunSpec("rotate", 64, 4242, 0, campaign, 900)], seed=404,
+                  system_params=False)
+
+
+def _rename(root, victim):
+    import sqlite3
+
+    con = sqlite3.connect(root / ".aim" / "run_metadata.sqlite")
+    with con:
+        con.execute("UPDATE run SET name = 'renamed' WHERE hash = ?", (victim,))
+    con.close()
+
+
+def _corrupt(root, victim):
+    folder = root / ".aim" / "meta" / "chunks" / victim
+    for entry in folder.iterdir():
+        if entry.name.startswith(("MANIFEST", "CURRENT")) or entry.suffix in (".sst", ".log"):
+            entry.write_bytes(b"\x13garbage\x00" * 64)
+
+
+def _remove(root, victim):
+    import shutil
+
+    shutil.rmtree(root / ".aim" / "meta" / "chunks" / victim)
+    _rename(root, victim)  # its SQLite row may stay: runs are those with a metadata container
+
+
+CHANGES = {
+    "new run in a campaign": lambda root, first, second, out: _new_run(root, first),
+    "new campaign": lambda root, first, second, out: _new_run(root, "1799999999"),
+    "renamed run": lambda root, first, second, out: _rename(root, second[0]),
+    "unreadable run": lambda root, first, second, out: _corrupt(root, second[1]),
+    "removed run": lambda root, first, second, out: _remove(root, second[2]),
+    "deleted snapshot": lambda root, first, second, out: (
+        out / ".tcsummary" / first / "snapshot.json").unlink(),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_change_replans_only_the_campaigns_it_touches_and_plans_as_from_every_record(
+        modern_repo, tmp_path, monkeypatch, change):
+    """One new run among 10,000 decoded every cached record; now only its campaign's are.
+
+    The plan, its memo, snapshots, values, manifests and problems are the ones a plan from
+    every record (a fresh output folder) writes, whatever the change.
+    """
+    from tcsummary.plan import campaigns as module
+
+    root, out = modern_repo.root, tmp_path / "out"
+    plan = plan_repository(root, out, SELECTION)
+    first, second = (f for f in plan.campaigns if f != "_no_campaign")
+    untouched = {first: second, second: first}
+    touched = {"renamed run": second, "unreadable run": second, "removed run": second}.get(
+        change, first if change != "new campaign" else None)
+    time.sleep(0.01)
+    CHANGES[change](root, first, plan.campaigns[second].runs, out)
+    asked = []
+    real = module.discover_runs
+
+    def spy(*args, only=None, **kwargs):
+        asked.append(only)
+        return real(*args, only=only, **kwargs)
+
+    monkeypatch.setattr(module, "discover_runs", spy)
+    partial = plan_repository(root, out, SELECTION)
+    monkeypatch.undo()
+    assert asked and all(only is not None for only in asked)  # never every record
+    read = set().union(*asked)
+    if touched is not None:
+        assert not read & set(plan.campaigns[untouched[touched]].runs)
+    written = _work_files(out)
+    (out / ".tcsummary" / "plan.json").unlink()  # the same output planned from every record
+    assert _plans(plan_repository(root, out, SELECTION)) == _plans(partial)
+    assert _work_files(out) == written
+    fresh = tmp_path / "fresh"  # and a new output (no snapshot to trust by its state)
+    assert _plans(plan_repository(root, fresh, SELECTION)) == _plans(partial)
+    theirs = _work_files(fresh, as_folder=out)
+    memo, their_memo = (json.loads(f.pop("plan.json")) for f in (dict(written), theirs))
+    assert {k: v for k, v in memo.items() if k not in ("header", "key")} == {
+        k: v for k, v in their_memo.items() if k not in ("header", "key")}
+    assert {k: v for k, v in written.items() if k != "plan.json"} == theirs

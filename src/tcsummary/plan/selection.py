@@ -46,9 +46,22 @@ def _listing(values: Iterable[str]) -> str:
 
 def check_selection(selection: Selection, runs: Sequence[RunInfo], where: str) -> None:
     """Fail with one line when a named metric, context or group key exists in no run."""
+    check_names(selection, selection_names(runs), where)
+
+
+def selection_names(runs: Sequence[RunInfo]) -> tuple[set[str], set[str], set[str]]:
+    """The metric, context and hparam names of the runs: what a selection may name."""
     metrics = {m for r in runs for m, _ in r.metrics}
     contexts = {c for r in runs for _, c in r.metrics if c}
     hparams = {k for r in runs for k in r.hparams}
+    return metrics, contexts, hparams
+
+
+def check_names(
+    selection: Selection, names: tuple[set[str], set[str], set[str]], where: str
+) -> None:
+    """:func:`check_selection` against names already gathered (:func:`selection_names`)."""
+    metrics, contexts, hparams = names
     for kind, wanted, known in (
         ("metric", selection.metrics, metrics),
         ("context", selection.contexts or (), contexts),

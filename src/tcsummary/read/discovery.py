@@ -17,7 +17,7 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,12 +124,15 @@ def cache_path(work: Path, roots: Sequence[Path], index: int, kind: str = "aim")
     return work / f"{kind}-cache-{digest}.json"
 
 
-def iter_cache(path: Path | None, version: int) -> Iterator[tuple[str, Any]]:
+def iter_cache(
+    path: Path | None, version: int, keys: Collection[str] | None = None
+) -> Iterator[tuple[str, Any]]:
     """The ``(key, entry)`` pairs of a cache file of that version, read one line at a time.
 
     Nothing when the file is absent, of another version or damaged (from the damaged line
     on: a cache is a memo only, anything wrong with it costs time, never correctness). One
     entry in memory at a time: parsing a 10,000-run cache whole held 90 MB of records.
+    ``keys``: only these entries; the other lines are skipped without being decoded.
     """
     if path is None:
         return
@@ -139,6 +142,10 @@ def iter_cache(path: Path | None, version: int) -> Iterator[tuple[str, Any]]:
                 return
             with gc_paused():
                 for line in lines:
+                    if keys is not None:
+                        key = _line_key(line)
+                        if key is not None and key not in keys:
+                            continue
                     pair = json.loads(line)
                     if not (isinstance(pair, list) and len(pair) == 2
                             and isinstance(pair[0], str) and isinstance(pair[1], dict)):
@@ -146,6 +153,14 @@ def iter_cache(path: Path | None, version: int) -> Iterator[tuple[str, Any]]:
                     yield pair[0], pair[1]
     except (OSError, ValueError):
         return
+
+
+def _line_key(line: bytes) -> str | None:
+    """The key of a whole ``["key",{...}]`` cache line, read without decoding the line."""
+    end = line.find(b'"', 2)
+    if line.startswith(b'["') and end > 2 and line.endswith(b"]\n"):
+        return line[2:end].decode("ascii", "replace")
+    return None
 
 
 def _cache_header(line: bytes) -> Any:
@@ -194,9 +209,7 @@ def _lines_of(path: Path, version: int, keys: frozenset[str]) -> Iterator[bytes]
             if _cache_header(lines.readline()) != version:
                 return
             for line in lines:
-                end = line.find(b'"', 2)
-                whole = line.startswith(b'["') and end > 2 and line.endswith(b"]\n")
-                if whole and line[2:end].decode("ascii", "replace") in keys:
+                if _line_key(line) in keys:
                     yield line
     except OSError:
         return
@@ -208,6 +221,7 @@ def discover_runs(
     workers: int = 1,
     save: bool = True,
     state: RepositoryState | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, RunInfo]:
     """Every Aim run of the repository, re-reading only runs that changed since the cache.
 
@@ -215,17 +229,20 @@ def discover_runs(
     end time is decided again (a writer may have died without changing a file).
     With ``save=False`` the cache is only read (a cluster job re-parsing the workflow).
     ``state``: :func:`repository_state` of ``root`` when the caller already has it.
+    ``only``: just these runs (those the repository has): the other entries of the cache
+    are neither decoded nor dropped (a plan that knows which campaigns a change touches
+    reads those campaigns' runs only: 2,500 of 10,000 records for one new run).
     """
     root = Path(root)
     state = state or repository_state(root, workers)
-    aim_dir, hashes, props, fingerprints = (
-        state.aim_dir, state.hashes, state.props, state.fingerprints
-    )
+    aim_dir, props, fingerprints = state.aim_dir, state.props, state.fingerprints
+    hashes = state.hashes if only is None else [h for h in state.hashes if h in only]
     # records turn into runs as the cache streams by (only the runs are ever all in memory)
     cached: dict[str, RunInfo] = {}
     entries_in_cache = 0
     with gc_paused():
-        for run_hash, entry in iter_cache(cache_path, CACHE_VERSION):
+        wanted = None if only is None else frozenset(hashes)
+        for run_hash, entry in iter_cache(cache_path, CACHE_VERSION, keys=wanted):
             entries_in_cache += 1
             if fingerprints.get(run_hash) is not None and (
                 entry.get("fingerprint") == fingerprints[run_hash]
@@ -260,5 +277,8 @@ def discover_runs(
             for h in stale
             if fingerprints[h]
         )
-        write_cache(cache_path, CACHE_VERSION, entries, keep=frozenset(cached))
+        keep = frozenset(cached)
+        if only is not None:  # the lines of the runs not asked for stay as they are
+            keep |= frozenset(state.hashes).difference(hashes)
+        write_cache(cache_path, CACHE_VERSION, entries, keep=keep)
     return runs
