@@ -6,6 +6,7 @@ fresh process (Python start included):
   floor          read every byte under .aim/ and artifacts/ (cat-like, no parsing)
   ls cold        `tcsummary ls ROOT --output OUT --format csv`, OUT empty (no cache yet)
   ls warm        the same again: runs and artifact folders come from OUT's caches
+  ls warm table  `tcsummary ls ROOT --output OUT`: the default format, what a user types
   campaigns warm `tcsummary campaigns ROOT --output OUT --format json`
   ls no cache    `tcsummary ls ROOT --format csv` (nothing written anywhere: reads all)
 and prints wall time and peak RSS of each, and the ratio to the floor.
@@ -38,6 +39,7 @@ def main() -> int:
         ("floor", [sys.executable, "-c", FLOOR, str(root)]),
         ("ls cold", ls),
         ("ls warm", ls),
+        ("ls warm table", ls[:-2]),
         ("campaigns warm", [tcsummary, "campaigns", str(root), "--output", str(out),
                             "--format", "json"]),
         ("ls no cache", [tcsummary, "ls", str(root), "--format", "csv"]),

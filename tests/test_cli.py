@@ -60,6 +60,34 @@ def test_ls_csv_and_table(modern_repo, capsys):
         assert run_hash in table
 
 
+def test_a_long_listing_prints_one_aligned_line_per_run(modern_repo, capsys, monkeypatch):
+    """Past TEXT_TABLE_FROM rows ls prints text: rich took 1.9 s to lay out 1,000 runs."""
+    from tcsummary.cli import main as cli
+
+    monkeypatch.setattr(cli, "TEXT_TABLE_FROM", 3)
+    assert main(["ls", str(modern_repo.root)]) == 0
+    title, header, *lines = capsys.readouterr().out.splitlines()
+    assert title.startswith(f"{len(modern_repo.specs)} runs in ")
+    assert len(lines) == len(modern_repo.specs)
+    assert {line.split()[0] for line in lines} == set(modern_repo.specs)
+    starts = [header.index(name) for name in ("hash", "campaign", "status", "created")]
+    for line in lines:  # every column starts where its header does
+        assert all(line[i - 2:i] == "  " and line[i] != " " for i in starts[1:])
+
+
+def test_text_table_aligns_and_keeps_a_row_on_one_line():
+    from tcsummary.cli.main import text_table
+
+    frame = pd.DataFrame({"hash": ["a", "bbb"], "value": [1.25, None],
+                          "problems": ["x\ny", ""]})
+    assert text_table(frame, "two runs") == (
+        "two runs\n"
+        "hash  value  problems\n"
+        "a     1.2    x y\n"
+        "bbb\n"
+    )
+
+
 def test_properties_match_the_grid(modern_repo, capsys):
     data = run_json(capsys, "properties", str(modern_repo.root))
     repo = data["repository"]

@@ -64,11 +64,40 @@ def _rich_table(frame: pd.DataFrame, title: str | None = None):
         no_wrap = column in ("hash", "created", "artifacts")
         table.add_column(str(column), overflow="fold", no_wrap=no_wrap)
     for row in frame.itertuples(index=False):
-        table.add_row(*("" if hv.is_missing(v) or v is pd.NA else _fmt(v) for v in row))
+        table.add_row(*(_cell(v) for v in row))
     return table
 
 
-def _fmt(value: Any) -> str:
+#: From this many rows on, a table prints as aligned text, one line per row: rich measures
+#: and lays out every cell (1,000 runs: 1.9 s of a 2.5 s ``ls``; 10,000: ~20 s), and a long
+#: listing is read with grep or ``less -S``, where a folded cell breaks the line.
+TEXT_TABLE_FROM = 100
+
+
+def _print_table(frame: pd.DataFrame, title: str) -> None:
+    """A rich table, or aligned text for a long one (:data:`TEXT_TABLE_FROM`)."""
+    if len(frame) < TEXT_TABLE_FROM:
+        _console().print(_rich_table(frame, title=title))
+        return
+    bold = sys.stdout.isatty()
+    sys.stdout.write(text_table(frame, title, bold=bold))
+
+
+def text_table(frame: pd.DataFrame, title: str, bold: bool = False) -> str:
+    """``title``, then the header and one line per row, columns two spaces apart."""
+    rows = [[str(c) for c in frame.columns]]
+    rows += [[" ".join(_cell(v).split()) for v in row] for row in frame.itertuples(index=False)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    if bold:
+        lines[0] = f"\033[1m{lines[0]}\033[0m"
+    return "\n".join([title, *lines]) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if hv.is_missing(value) or value is pd.NA:
+        return ""
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value)
@@ -129,7 +158,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         if len(frame):
             title += "".join(f", {c} {frame[c].iloc[0]}" for c in constant)
         shown = frame[[c for c in columns if c not in constant]]
-        _console().print(_rich_table(shown, title=title))
+        _print_table(shown, title)
     return 0
 
 
