@@ -253,10 +253,8 @@ def plan_repository(
     }
     memo = PlanMemo.load(plan.work / PLAN_MEMO, header, states)
     if memo is None or not (memo.current and memo.restore(plan)):
-        replanned = memo and _replan(plan, memo, selection, campaigns, states, header, workers,
-                                     write)
-        memo = replanned or _plan_campaigns(plan, selection, campaigns, states, header,
-                                            workers, write)
+        asked = _Asked(plan, selection, campaigns, states, header, workers, write)
+        memo = (memo and _replan(asked, memo)) or _plan_campaigns(asked)
         if write and memo.key:
             write_bytes(plan.work / PLAN_MEMO, memo.encode())
     problems: list[dict[str, str]] = []
@@ -275,18 +273,26 @@ def plan_repository(
     return plan
 
 
-def _plan_campaigns(
-    plan: RepositoryPlan,
-    selection: Selection,
-    campaigns: list[str] | None,
-    states: list[RepositoryState],
-    header: dict[str, Any],
-    workers: int,
-    write: bool,
-) -> PlanMemo:
+@dataclass(frozen=True)
+class _Asked:
+    """What :func:`plan_repository` was asked, as both ways of planning take it."""
+
+    plan: RepositoryPlan
+    selection: Selection
+    campaigns: list[str] | None
+    states: list[RepositoryState]
+    header: dict[str, Any]
+    workers: int
+    write: bool
+
+
+def _plan_campaigns(asked: _Asked) -> PlanMemo:
     """Plan every campaign from the runs' records; write the snapshots that changed."""
+    plan, selection, campaigns, header = asked.plan, asked.selection, asked.campaigns, asked.header
+    write = asked.write
     roots = plan.roots
-    per_shard, merged = discover_repository(roots, plan.work, states, workers, save=write)
+    per_shard, merged = discover_repository(roots, plan.work, asked.states, asked.workers,
+                                            save=write)
     by_campaign = group_by_campaign(merged.runs.values())
     names = {label: _names_record(members) for label, members in by_campaign.items()}
     _check_plan(plan, selection, campaigns, names)
@@ -311,16 +317,7 @@ def _plan_campaigns(
     return memo
 
 
-def _replan(
-    plan: RepositoryPlan,
-    previous: PlanMemo,
-    selection: Selection,
-    campaigns: list[str] | None,
-    states: list[RepositoryState],
-    header: dict[str, Any],
-    workers: int,
-    write: bool,
-) -> PlanMemo | None:
+def _replan(asked: _Asked, previous: PlanMemo) -> PlanMemo | None:
     """The plan when some runs changed since ``previous``: only their campaigns are planned.
 
     Why: one new run among 10,000 had the plan decode all 10,000 cached records (~0.8 s)
@@ -330,9 +327,11 @@ def _replan(
     the plan (and memo) :func:`_plan_campaigns` makes from every record; None when the memo
     cannot tell (a sharded repository, an older memo), and the caller plans everything.
     """
+    plan, selection, campaigns, header = asked.plan, asked.selection, asked.campaigns, asked.header
+    workers, write = asked.workers, asked.write
     if plan.sharded or not previous.runs:
         return None
-    state = states[0]
+    state = asked.states[0]
     current = set(state.hashes)
     changed = {
         h for h in state.hashes
