@@ -188,6 +188,8 @@ def test_ls_reads_through_the_output_folders_caches(modern_repo, tmp_path, capsy
     problems = next(r["problems"] for r in warm if r["hash"] == victim)
     assert "test-human_class_rep.csv" in problems
     assert warm == run_json(capsys, "ls", str(root))  # the same as reading everything
+    assert run_json(capsys, "campaigns", str(root), "--output", str(out)) == run_json(
+        capsys, "campaigns", str(root))
 
 
 def test_without_an_output_folder_nothing_is_created(modern_repo, capsys):

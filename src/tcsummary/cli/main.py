@@ -126,11 +126,18 @@ def cache_folder(roots: list[Path], output: Path | None) -> tuple[Path | None, b
     return work, os.access(work, os.W_OK)
 
 
-def _scan(args: argparse.Namespace, validate: bool = True) -> RepositoryScan:
-    """One repository, or several folders (shards of one campaign) read as one."""
+def _scan(
+    args: argparse.Namespace, validate: bool = True, metrics: bool = True
+) -> RepositoryScan:
+    """One repository, or several folders (shards of one campaign) read as one.
+
+    ``metrics=False`` for the commands that show no metric (runs from the cache then come
+    without their values).
+    """
     roots = list(dict.fromkeys(r.resolve() for r in args.root))
     work, save = cache_folder(roots, args.output)
-    return scan_shards(roots, validate=validate, workers=_workers(), work=work, save=save)
+    return scan_shards(roots, validate=validate, workers=_workers(), work=work, save=save,
+                       metrics=metrics)
 
 
 def _where(roots: list[Path]) -> str:
@@ -138,7 +145,7 @@ def _where(roots: list[Path]) -> str:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    scan = _scan(args)
+    scan = _scan(args, metrics=False)
     frame = runs_frame(scan, campaign=args.campaign)
     if args.where:
         try:
@@ -211,7 +218,7 @@ def cmd_properties(args: argparse.Namespace) -> int:
 
 
 def cmd_campaigns(args: argparse.Namespace) -> int:
-    scan = _scan(args, validate=False)
+    scan = _scan(args, validate=False, metrics=False)
     grids = [
         campaign_grid(label, runs)
         for label, runs in group_by_campaign(scan.runs.values()).items()

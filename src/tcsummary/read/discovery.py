@@ -222,6 +222,7 @@ def discover_runs(
     save: bool = True,
     state: RepositoryState | None = None,
     only: Collection[str] | None = None,
+    metrics: bool = True,
 ) -> dict[str, RunInfo]:
     """Every Aim run of the repository, re-reading only runs that changed since the cache.
 
@@ -232,6 +233,8 @@ def discover_runs(
     ``only``: just these runs (those the repository has): the other entries of the cache
     are neither decoded nor dropped (a plan that knows which campaigns a change touches
     reads those campaigns' runs only: 2,500 of 10,000 records for one new run).
+    ``metrics=False``: runs from the cache come without their metric values, for callers
+    that need identity, status and hparams only (``tcsummary ls``: 0.27 s of 10,000 runs).
     """
     root = Path(root)
     state = state or repository_state(root, workers)
@@ -248,7 +251,7 @@ def discover_runs(
                 entry.get("fingerprint") == fingerprints[run_hash]
             ):
                 try:
-                    cached[run_hash] = RunInfo.from_record(entry["run"])
+                    cached[run_hash] = RunInfo.from_record(entry["run"], metrics)
                 except (KeyError, TypeError, ValueError, AttributeError):
                     continue  # a record of another shape: the run is read again
     stale = [h for h in hashes if h not in cached]

@@ -198,19 +198,22 @@ def scan_repository(
     workers: int = 1,
     save: bool = True,
     caches: tuple[Path, Path] | None = None,
+    metrics: bool = True,
 ) -> RepositoryScan:
     """Read every run and artifact folder of a tcbench repository, changing nothing in it.
 
     ``caches``: the discovery cache the workflow keeps and the CLI's artifact cache
     (see :func:`scan_shards`): runs and folders unchanged since are not read again;
-    ``save`` updates them. Without them, everything is read.
+    ``save`` updates them. Without them, everything is read. ``metrics=False``: runs
+    from the cache may come without their metric values (see :func:`discover_runs`).
     """
     root = Path(root)
     aim_dir_of(root)  # fails first, with a clear message, on a path that is not a repository
     if caches is None:
         runs = {run.hash: run for run in read_runs(root, workers=workers)}
     else:
-        runs = discover_runs(root, cache_path=caches[0], workers=workers, save=save)
+        runs = discover_runs(root, cache_path=caches[0], workers=workers, save=save,
+                             metrics=metrics)
     folders, strays = artifact_entries(root)
     inventories = cached_inventories(
         root, folders, validate, workers, caches[1] if caches else None, save
@@ -225,14 +228,15 @@ def scan_repository(
 
 def scan_shards(
     roots: list[Path], validate: bool = True, workers: int = 1,
-    work: Path | None = None, save: bool = True,
+    work: Path | None = None, save: bool = True, metrics: bool = True,
 ) -> RepositoryScan:
     """One repository, or several folders read as one: runs joined by hash (:mod:`read.shards`).
 
     ``work``: an output's work folder, where each folder's caches live (names from
     :func:`read.discovery.cache_path`, the workflow's own). A run's artifact folder
     comes from the shard its kept copy comes from; folders of the other shards
-    without an Aim run there stay orphans.
+    without an Aim run there stay orphans. ``metrics=False``: see :func:`scan_repository`
+    (ignored for several folders: joining copies of a run compares their metrics).
     """
 
     def caches(i: int) -> tuple[Path, Path] | None:
@@ -241,7 +245,8 @@ def scan_shards(
         return cache_path(work, roots, i), cache_path(work, roots, i, kind="artifacts")
 
     if len(roots) == 1:
-        return scan_repository(roots[0], validate, workers, save=save, caches=caches(0))
+        return scan_repository(roots[0], validate, workers, save=save, caches=caches(0),
+                               metrics=metrics)
     scans = [
         scan_repository(root, validate, workers, save=save, caches=caches(i))
         for i, root in enumerate(roots)
