@@ -200,8 +200,11 @@ def test_a_change_replans_only_the_campaigns_it_touches_and_plans_as_from_every_
 
     monkeypatch.setattr(module, "discover_runs", spy)
     partial = plan_repository(root, out, SELECTION)
-    monkeypatch.undo()
     assert asked and all(only is not None for only in asked)  # never every record
+    asked.clear()
+    assert _plans(plan_repository(root, out, SELECTION)) == _plans(partial)
+    assert not asked  # and the memo it wrote answers the next plan
+    monkeypatch.undo()
     read = set().union(*asked)
     if touched is not None:
         assert not read & set(plan.campaigns[untouched[touched]].runs)
