@@ -306,7 +306,8 @@ WILCOXON_CASES = [
     for kind in ("ties", "zeros", "integers", "distinct")
     # scipy's own sign-flip enumeration costs ~0.13 ms * 2**n: fewer reference calls near 13
     if not (n in (12, 13) and kind in ("ties", "zeros"))
-]
+] + [(n, kind) for n in (50, 51, 139, 140, 141, 400, 2000)
+     for kind in ("ties", "zeros", "integers", "distinct")]  # the list and the array paths
 
 
 @pytest.mark.parametrize(("n", "kind"), WILCOXON_CASES)

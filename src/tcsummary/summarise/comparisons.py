@@ -451,6 +451,12 @@ def wilcoxon_p(
         from scipy import stats  # rare path; the import costs ~1 s (see distributions)
 
         return float(stats.wilcoxon(a, b).pvalue), ""
+    if n >= ARRAY_RANKS_FROM:  # long: ranked in numpy (no sign flips, no exact null here)
+        nonzero_array = diff[diff != 0]
+        array_ranks, ties = dist.average_ranks(np.abs(nonzero_array))
+        sizes = ties[ties > 0]
+        return _asymptotic_p(nonzero_array.size, float(array_ranks[nonzero_array > 0].sum()),
+                             float((sizes**3 - sizes).sum())), ""
     nonzero, ranks, groups = _signed_ranks(diff.tolist())
     r_plus = float(sum(r for d, r in zip(nonzero, ranks, strict=True) if d > 0))  # exact
     if _flips(n, len(nonzero), len(groups)):
@@ -462,6 +468,11 @@ def wilcoxon_p(
 
 #: scipy 1.17's ``wilcoxon(method="auto")`` uses its exact null up to this many untied pairs.
 EXACT_MAX_PAIRS = 50
+#: From this many pairs on, the differences are ranked in numpy rather than in Python lists
+#: (~100 us a call from 140 pairs on, against ~0.6 us a pair): a pooled comparison of 10,000
+#: runs tests pairs of hundreds of blocks. Ranks, their sums and the tie term are integers or
+#: half-integers either way, so exact: the p-value has the same bits.
+ARRAY_RANKS_FROM = 140
 
 
 def _asymptotic_p(count: int, r_plus: float, tie_correct: float) -> float:
