@@ -14,9 +14,10 @@ from tcsummary.plan.campaigns import campaign_folder, split_key, split_values
 from tcsummary.plan.selection import (
     ConfigError,
     Selection,
-    check_selection,
+    check_names,
     default_contexts,
     default_groupby,
+    selection_names,
 )
 
 
@@ -80,7 +81,7 @@ def test_unknown_names_are_one_line_errors_listing_what_exists():
     ]
     for selection, words in cases:
         with pytest.raises(ConfigError) as info:
-            check_selection(selection, runs, where="/repo")
+            check_names(selection, selection_names(runs), where="/repo")
         assert str(info.value) == f"/repo: {words}"
         assert "\n" not in str(info.value)
 

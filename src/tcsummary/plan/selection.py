@@ -44,11 +44,6 @@ def _listing(values: Iterable[str]) -> str:
     return ", ".join(sorted(values)) or "none"
 
 
-def check_selection(selection: Selection, runs: Sequence[RunInfo], where: str) -> None:
-    """Fail with one line when a named metric, context or group key exists in no run."""
-    check_names(selection, selection_names(runs), where)
-
-
 def selection_names(runs: Sequence[RunInfo]) -> tuple[set[str], set[str], set[str]]:
     """The metric, context and hparam names of the runs: what a selection may name."""
     metrics = {m for r in runs for m, _ in r.metrics}
@@ -60,7 +55,11 @@ def selection_names(runs: Sequence[RunInfo]) -> tuple[set[str], set[str], set[st
 def check_names(
     selection: Selection, names: tuple[set[str], set[str], set[str]], where: str
 ) -> None:
-    """:func:`check_selection` against names already gathered (:func:`selection_names`)."""
+    """Fail with one line when a named metric, context or group key is not among ``names``.
+
+    ``names``: :func:`selection_names` of the repository's runs (a plan gathers them per
+    campaign and keeps them, so a change re-checks without every run's record).
+    """
     metrics, contexts, hparams = names
     for kind, wanted, known in (
         ("metric", selection.metrics, metrics),
