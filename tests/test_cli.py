@@ -62,9 +62,9 @@ def test_ls_csv_and_table(modern_repo, capsys):
 
 def test_a_long_listing_prints_one_aligned_line_per_run(modern_repo, capsys, monkeypatch):
     """Past TEXT_TABLE_FROM rows ls prints text: rich took 1.9 s to lay out 1,000 runs."""
-    from tcsummary.cli import main as cli
+    from tcsummary.cli import tables
 
-    monkeypatch.setattr(cli, "TEXT_TABLE_FROM", 3)
+    monkeypatch.setattr(tables, "TEXT_TABLE_FROM", 3)
     assert main(["ls", str(modern_repo.root)]) == 0
     title, header, *lines = capsys.readouterr().out.splitlines()
     assert title.startswith(f"{len(modern_repo.specs)} runs in ")
@@ -76,16 +76,31 @@ def test_a_long_listing_prints_one_aligned_line_per_run(modern_repo, capsys, mon
 
 
 def test_text_table_aligns_and_keeps_a_row_on_one_line():
-    from tcsummary.cli.main import text_table
+    from tcsummary.cli.tables import text_table
 
-    frame = pd.DataFrame({"hash": ["a", "bbb"], "value": [1.25, None],
-                          "problems": ["x\ny", ""]})
-    assert text_table(frame, "two runs") == (
+    columns = {"hash": ["a", "bbb"], "value": [1.25, None], "problems": ["x\ny", ""]}
+    assert text_table(columns, "two runs") == (
         "two runs\n"
         "hash  value  problems\n"
         "a     1.2    x y\n"
         "bbb\n"
     )
+
+
+def test_campaigns_and_properties_print_without_pandas(modern_repo):
+    """Only ls and the csv format build DataFrames: the others skip pandas' import."""
+    code = (
+        "import sys\n"
+        "from tcsummary.cli.main import main\n"
+        "for argv in (['campaigns', sys.argv[1]], ['campaigns', sys.argv[1], '--format', 'json'],"
+        " ['properties', sys.argv[1]], ['properties', sys.argv[1], '--format', 'json']):\n"
+        "    assert main(argv) == 0\n"
+        "assert 'pandas' not in sys.modules, 'pandas imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(modern_repo.root)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "campaigns in" in done.stdout and "hparams.seed" in done.stdout
 
 
 def test_properties_match_the_grid(modern_repo, capsys):

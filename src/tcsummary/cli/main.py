@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from .. import __version__
 from ..core import values as hv
 from ..core.errors import TcsummaryError
@@ -29,7 +27,7 @@ from ..plan.campaigns import WORK_DIR, group_by_campaign
 from ..plan.grid import campaign_grid, varying_hparams
 from ..read.inventory import scan_shards
 from ..summarise.properties import Properties, properties
-from .views import RUN_COLUMNS, runs_frame
+from . import tables
 
 EXIT_USAGE = 2
 
@@ -38,80 +36,15 @@ def _workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def _print_csv(records: list[dict[str, Any]]) -> None:
+    import pandas as pd  # only the csv format needs it (~0.4 s to import)
+
+    pd.DataFrame.from_records(records).to_csv(sys.stdout, index=False)
+
+
 def _print_json(data: Any) -> None:
     json.dump(hv.plain(data), sys.stdout, indent=2, default=str, sort_keys=False)
     sys.stdout.write("\n")
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(soft_wrap=False, width=max(120, _terminal_width()))
-
-
-def _terminal_width() -> int:
-    try:
-        return os.get_terminal_size().columns
-    except OSError:
-        return 160
-
-
-def _rich_table(frame: pd.DataFrame, title: str | None = None):
-    from rich.table import Table
-
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for column in frame.columns:
-        no_wrap = column in ("hash", "created", "artifacts")
-        table.add_column(str(column), overflow="fold", no_wrap=no_wrap)
-    for row in frame.itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
-    return table
-
-
-#: From this many rows on, a table prints as aligned text, one line per row: rich measures
-#: and lays out every cell (1,000 runs: 1.9 s of a 2.5 s ``ls``; 10,000: ~20 s), and a long
-#: listing is read with grep or ``less -S``, where a folded cell breaks the line.
-TEXT_TABLE_FROM = 100
-
-
-def _print_table(frame: pd.DataFrame, title: str) -> None:
-    """A rich table, or aligned text for a long one (:data:`TEXT_TABLE_FROM`)."""
-    if len(frame) < TEXT_TABLE_FROM:
-        _console().print(_rich_table(frame, title=title))
-        return
-    bold = sys.stdout.isatty()
-    sys.stdout.write(text_table(frame, title, bold=bold))
-
-
-def text_table(frame: pd.DataFrame, title: str, bold: bool = False) -> str:
-    """``title``, then the header and one line per row, columns two spaces apart.
-
-    Built a column at a time (10,000 runs: 0.37 -> 0.13 s); a line break inside a cell
-    becomes a space, so every row stays one line.
-    """
-    columns = []
-    for name in frame.columns:
-        cells = [str(name), *(v if type(v) is str else _cell(v) for v in frame[name].tolist())]
-        joined = "".join(cells)
-        if "\n" in joined or "\r" in joined or "\t" in joined:
-            cells = [c.translate(_ONE_LINE) for c in cells]
-        width = max(map(len, cells))
-        columns.append([c.ljust(width) for c in cells])
-    lines = ["  ".join(row).rstrip() for row in zip(*columns, strict=True)] if columns else [""]
-    if bold:
-        lines[0] = f"\033[1m{lines[0]}\033[0m"
-    return "\n".join([title, *lines]) + "\n"
-
-
-_ONE_LINE = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
-
-
-def _cell(value: Any) -> str:
-    if hv.is_missing(value) or value is pd.NA:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    return str(value)
 
 
 def cache_folder(roots: list[Path], output: Path | None) -> tuple[Path | None, bool]:
@@ -156,6 +89,8 @@ def _where(roots: list[Path]) -> str:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
+    from .views import RUN_COLUMNS, frame_columns, runs_frame  # pandas: only ls needs it
+
     scan = _scan(args, metrics=False)
     frame = runs_frame(scan, campaign=args.campaign)
     if args.where:
@@ -176,7 +111,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         if len(frame):
             title += "".join(f", {c} {frame[c].iloc[0]}" for c in constant)
         shown = frame[[c for c in columns if c not in constant]]
-        _print_table(shown, title)
+        tables.print_table(frame_columns(shown), title)
     return 0
 
 
@@ -213,11 +148,11 @@ def cmd_properties(args: argparse.Namespace) -> int:
             for name, p in result.items()
             for key, value in _properties_rows(p)
         ]
-        pd.DataFrame.from_records(records).to_csv(sys.stdout, index=False)
+        _print_csv(records)
     else:
         from rich.table import Table
 
-        console = _console()
+        console = tables.console()
         for name, p in result.items():
             table = Table(title=name, show_header=False)
             table.add_column("property", style="bold")
@@ -249,19 +184,19 @@ def cmd_campaigns(args: argparse.Namespace) -> int:
         }
         for g in grids
     ]
-    frame = pd.DataFrame.from_records(records)
     if args.format == "csv":
-        frame.to_csv(sys.stdout, index=False)
+        _print_csv(records)
         return 0
-    console = _console()
-    console.print(_rich_table(frame, title=f"campaigns in {_where(args.root)}"))
+    console = tables.console()
+    console.print(tables.rich_table(tables.columns_of(records),
+                                    title=f"campaigns in {_where(args.root)}"))
     for g in grids:
         if g.campaign == NO_CAMPAIGN:
             continue
         for label, cells in (("missing", g.missing), ("duplicated", [c for c, _ in g.duplicated])):
             if cells:
                 console.print(f"[bold]{g.campaign}[/bold]: {len(cells)} {label} cells")
-                console.print(_rich_table(pd.DataFrame.from_records(cells[: args.max_cells])))
+                console.print(tables.rich_table(tables.columns_of(cells[: args.max_cells])))
                 if len(cells) > args.max_cells:
                     console.print(f"... {len(cells) - args.max_cells} more (use --format json)")
     return 0

@@ -72,6 +72,12 @@ def runs_frame(scan: RepositoryScan, campaign: str | None = None) -> pd.DataFram
     return frame
 
 
+def frame_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    """A run table's columns as lists (:mod:`cli.tables`), pandas' NA as None."""
+    return {str(name): [None if v is pd.NA else v for v in frame[name].tolist()]
+            for name in frame.columns}
+
+
 def _integer_column(series: pd.Series) -> bool:
     """Ints, or ints turned float by pandas because some runs lack the hparam."""
     if series.dtype == "int64":
