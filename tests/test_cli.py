@@ -87,13 +87,14 @@ def test_text_table_aligns_and_keeps_a_row_on_one_line():
     )
 
 
-def test_campaigns_and_properties_print_without_pandas(modern_repo):
-    """Only ls and the csv format build DataFrames: the others skip pandas' import."""
+def test_tables_print_without_pandas(modern_repo):
+    """Only csv, json listings and --where build DataFrames: tables skip pandas' import."""
     code = (
         "import sys\n"
         "from tcsummary.cli.main import main\n"
         "for argv in (['campaigns', sys.argv[1]], ['campaigns', sys.argv[1], '--format', 'json'],"
-        " ['properties', sys.argv[1]], ['properties', sys.argv[1], '--format', 'json']):\n"
+        " ['properties', sys.argv[1]], ['properties', sys.argv[1], '--format', 'json'],"
+        " ['ls', sys.argv[1]]):\n"
         "    assert main(argv) == 0\n"
         "assert 'pandas' not in sys.modules, 'pandas imported'\n"
     )

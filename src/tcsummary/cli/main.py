@@ -28,6 +28,7 @@ from ..plan.grid import campaign_grid, varying_hparams
 from ..read.inventory import scan_shards
 from ..summarise.properties import Properties, properties
 from . import tables
+from .views import RUN_COLUMNS, run_records, runs_frame
 
 EXIT_USAGE = 2
 
@@ -89,29 +90,33 @@ def _where(roots: list[Path]) -> str:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from .views import RUN_COLUMNS, frame_columns, runs_frame  # pandas: only ls needs it
-
     scan = _scan(args, metrics=False)
-    frame = runs_frame(scan, campaign=args.campaign)
-    if args.where:
-        try:
-            frame = frame.query(args.where, engine="python")
-        except Exception as exc:  # pandas raises many types for a bad expression
-            raise TcsummaryError(f"--where {args.where!r}: {exc}") from None
-    if args.format == "csv":
-        frame.to_csv(sys.stdout, index=False)
-    elif args.format == "json":
-        _print_json(frame.to_dict("records"))
-    else:
-        shown_runs = [scan.runs[h] for h in frame["hash"]]
-        keys = [k for k in varying_hparams(shown_runs) if k in frame.columns]
-        columns = [c for c in RUN_COLUMNS if c != "problems"] + keys + ["problems"]
-        constant = [c for c in ("campaign", "experiment") if frame[c].nunique() == 1]
-        title = f"{len(frame)} runs in {_where(args.root)}"
-        if len(frame):
-            title += "".join(f", {c} {frame[c].iloc[0]}" for c in constant)
-        shown = frame[[c for c in columns if c not in constant]]
-        tables.print_table(frame_columns(shown), title)
+    records = run_records(scan, campaign=args.campaign)
+    if args.where or args.format != "table":
+        frame = runs_frame(records)
+        if args.where:
+            try:
+                frame = frame.query(args.where, engine="python")
+            except Exception as exc:  # pandas raises many types for a bad expression
+                raise TcsummaryError(f"--where {args.where!r}: {exc}") from None
+        if args.format == "csv":
+            frame.to_csv(sys.stdout, index=False)
+            return 0
+        if args.format == "json":
+            _print_json(frame.to_dict("records"))
+            return 0
+        kept = set(frame["hash"])
+        records = [r for r in records if r["hash"] in kept]
+    shown_runs = [scan.runs[r["hash"]] for r in records]
+    keys = [k for k in varying_hparams(shown_runs) if k not in RUN_COLUMNS]
+    columns = [c for c in RUN_COLUMNS if c != "problems"] + keys + ["problems"]
+    constant = [c for c in ("campaign", "experiment")
+                if len({r[c] for r in records if not hv.is_missing(r[c])}) == 1]
+    title = f"{len(records)} runs in {_where(args.root)}"
+    if records:
+        title += "".join(f", {c} {records[0][c]}" for c in constant)
+    shown = {c: [r.get(c) for r in records] for c in columns if c not in constant}
+    tables.print_table(shown, title)
     return 0
 
 
