@@ -78,11 +78,11 @@ def test_a_long_listing_prints_one_aligned_line_per_run(modern_repo, capsys, mon
 def test_text_table_aligns_and_keeps_a_row_on_one_line():
     from tcsummary.cli.tables import text_table
 
-    columns = {"hash": ["a", "bbb"], "value": [1.25, None], "problems": ["x\ny", ""]}
+    columns = {"hash": ["a", "bbb"], "lr": [0.001, None], "problems": ["x\ny", ""]}
     assert text_table(columns, "two runs") == (
         "two runs\n"
-        "hash  value  problems\n"
-        "a     1.2    x y\n"
+        "hash  lr     problems\n"
+        "a     0.001  x y\n"
         "bbb\n"
     )
 

@@ -116,6 +116,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if records:
         title += "".join(f", {c} {records[0][c]}" for c in constant)
     shown = {c: [r.get(c) for r in records] for c in columns if c not in constant}
+    shown["duration"] = [None if d is None else f"{d:.1f}" for d in shown["duration"]]
     tables.print_table(shown, title)
     return 0
 

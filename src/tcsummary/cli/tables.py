@@ -41,12 +41,8 @@ def columns_of(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
 
 
 def cell(value: Any) -> str:
-    """A value as a table shows it: missing as empty, floats to one decimal."""
-    if hv.is_missing(value):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    return str(value)
+    """A value as a table shows it: missing as empty, anything else as itself."""
+    return "" if hv.is_missing(value) else str(value)
 
 
 def rich_table(columns: Columns, title: str | None = None):
