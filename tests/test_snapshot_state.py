@@ -219,3 +219,34 @@ def test_a_change_replans_only_the_campaigns_it_touches_and_plans_as_from_every_
     assert {k: v for k, v in memo.items() if k not in ("header", "key")} == {
         k: v for k, v in their_memo.items() if k not in ("header", "key")}
     assert {k: v for k, v in written.items() if k != "plan.json"} == theirs
+
+
+def test_a_snapshot_written_while_a_run_state_was_unknown_is_never_trusted(
+        modern_repo, tmp_path, monkeypatch):
+    """A run whose RocksDB folder could not be read (state unknown) still gets its campaign's
+    snapshot rewritten; the snapshot's old state must not vouch for that content later."""
+    from tcsummary.read import discovery
+
+    root, out = modern_repo.root, tmp_path / "out"
+    plan = plan_repository(root, out, SELECTION)
+    folder = next(f for f in plan.campaigns if f != "_no_campaign")
+    victim = plan.campaigns[folder].runs[0]
+    original = next(r["name"] for r in json.loads(
+        plan.campaigns[folder].snapshot.read_bytes())["runs"] if r["hash"] == victim)
+    real = discovery.run_fingerprint
+    monkeypatch.setattr(discovery, "run_fingerprint",
+                        lambda aim_dir, h: "" if h == victim else real(aim_dir, h))
+    _rename(root, victim)  # while its state is unknown
+    names = {r["hash"]: r["name"] for r in json.loads(
+        plan_repository(root, out, SELECTION).campaigns[folder].snapshot.read_bytes())["runs"]}
+    assert names[victim] == "renamed"
+    monkeypatch.undo()
+    import sqlite3
+
+    con = sqlite3.connect(root / ".aim" / "run_metadata.sqlite")
+    with con:  # the name back: every run in the state the first plan saw
+        con.execute("UPDATE run SET name = ? WHERE hash = ?", (original, victim))
+    con.close()
+    snapshot = plan_repository(root, out, SELECTION).campaigns[folder].snapshot
+    names = {r["hash"]: r["name"] for r in json.loads(snapshot.read_bytes())["runs"]}
+    assert names[victim] == original

@@ -439,8 +439,11 @@ def _plan_campaign(
             write_if_changed(campaign.snapshot, data)
             values = values_document(label, document["runs"], data)
             write_if_changed(campaign.values, _encode(values))
+            state_file = campaign.snapshot.with_suffix(".state")
             if state:
-                write_if_changed(campaign.snapshot.with_suffix(".state"), state.encode())
+                write_if_changed(state_file, state.encode())
+            else:  # what the snapshot now holds is of no known state: never trust it
+                state_file.unlink(missing_ok=True)
     return campaign, state
 
 
