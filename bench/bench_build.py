@@ -47,7 +47,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import FLOOR, WRITER_SEEDS, ensure_repository
+from common import FLOOR, WRITER_SEEDS, compile_package, ensure_repository
 
 from tcsummary.example import RunSpec, plan_example
 
@@ -514,6 +514,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    compile_package()
     pristine = ensure_repository(args.dir, args.runs, args.campaigns)
     work = args.dir / f"work-{args.runs}"
     config = args.dir / "comparisons.yaml" if args.comparisons else None

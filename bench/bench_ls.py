@@ -20,7 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from common import FLOOR, ensure_repository, timed
+from common import FLOOR, compile_package, ensure_repository, timed
 
 
 def main() -> int:
@@ -29,6 +29,7 @@ def main() -> int:
     parser.add_argument("--campaigns", type=int, default=4)
     parser.add_argument("--dir", type=Path, default=Path("bench/out"))
     args = parser.parse_args()
+    compile_package()
     root = ensure_repository(args.dir.absolute(), args.runs, args.campaigns)
     out = args.dir.absolute() / f"ls-cache-{args.runs}"
     shutil.rmtree(out, ignore_errors=True)
