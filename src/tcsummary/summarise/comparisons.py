@@ -382,7 +382,7 @@ def _subset_matrix(m: int) -> np.ndarray:
     return matrix
 
 
-def _sign_flip_p(observed: float, ranks: list[float]) -> float:
+def _sign_flip_p(observed: float, ranks: Sequence[float]) -> float:
     """Exact two-sided sign-flip p of the Wilcoxon statistic, as scipy's permutation path.
 
     scipy computes r_plus (sum of the average ranks of |d| over the positive d, zeros dropped)
@@ -400,11 +400,24 @@ def _sign_flip_p(observed: float, ranks: list[float]) -> float:
     return min(1.0, 2.0 * min(less, greater))
 
 
-def _signed_ranks(diff: Sequence[float]) -> tuple[list[float], list[float], list[int]]:
-    """The nonzero differences, the average ranks of their magnitudes, the tie groups' sizes."""
-    nonzero = [d for d in diff if d != 0]
+def _signed_ranks(diff: np.ndarray) -> tuple[Sequence[float], float, int, float]:
+    """The Wilcoxon test's view of paired differences without NaN.
+
+    The average ranks of the nonzero |d|, r_plus (the sum of those of the positive d), the
+    number of tie groups among them and the tie term ``sum(t**3 - t)``. Short rows are ranked
+    in Python lists, from :data:`ARRAY_RANKS_FROM` pairs on in numpy: ranks are half-integers
+    and group sizes integers, so every sum is exact and both give the same numbers.
+    """
+    if diff.size >= ARRAY_RANKS_FROM:
+        nonzero_array = diff[diff != 0]
+        array_ranks, ties = dist.average_ranks(np.abs(nonzero_array))
+        sizes = ties[ties > 0]
+        return (array_ranks, float(array_ranks[nonzero_array > 0].sum()), int(sizes.size),
+                float((sizes**3 - sizes).sum()))
+    nonzero = [d for d in diff.tolist() if d != 0]
     ranks, groups = dist.average_ranks_list([abs(d) for d in nonzero])
-    return nonzero, ranks, groups
+    r_plus = float(sum(r for d, r in zip(nonzero, ranks, strict=True) if d > 0))
+    return ranks, r_plus, len(groups), float(sum(t**3 - t for t in groups))
 
 
 def _flips(pairs: int, nonzero: int, groups: int) -> bool:
@@ -416,8 +429,8 @@ def _uses_sign_flips(diff: np.ndarray) -> bool:
     """Whether scipy's default ``wilcoxon`` takes its (slow) exact permutation path."""
     if diff.size > SIGN_FLIP_MAX_PAIRS or np.isnan(diff).any():
         return False
-    nonzero, _, groups = _signed_ranks(diff.tolist())
-    return _flips(diff.size, len(nonzero), len(groups))
+    ranks, _, groups, _ = _signed_ranks(diff)
+    return _flips(diff.size, len(ranks), groups)
 
 
 def wilcoxon_p(
@@ -451,27 +464,20 @@ def wilcoxon_p(
         from scipy import stats  # rare path; the import costs ~1 s (see distributions)
 
         return float(stats.wilcoxon(a, b).pvalue), ""
-    if n >= ARRAY_RANKS_FROM:  # long: ranked in numpy (no sign flips, no exact null here)
-        nonzero_array = diff[diff != 0]
-        array_ranks, ties = dist.average_ranks(np.abs(nonzero_array))
-        sizes = ties[ties > 0]
-        return _asymptotic_p(nonzero_array.size, float(array_ranks[nonzero_array > 0].sum()),
-                             float((sizes**3 - sizes).sum())), ""
-    nonzero, ranks, groups = _signed_ranks(diff.tolist())
-    r_plus = float(sum(r for d, r in zip(nonzero, ranks, strict=True) if d > 0))  # exact
-    if _flips(n, len(nonzero), len(groups)):
+    ranks, r_plus, groups, tie_correct = _signed_ranks(diff)
+    if _flips(n, len(ranks), groups):
         return _sign_flip_p(r_plus, ranks), ""
-    if len(nonzero) == n and len(groups) == n and n <= EXACT_MAX_PAIRS:
+    if len(ranks) == n and groups == n and n <= EXACT_MAX_PAIRS:
         return dist.wilcoxon_exact_p(n, int(r_plus)), ""
-    return _asymptotic_p(len(nonzero), r_plus, float(sum(t**3 - t for t in groups))), ""
+    return _asymptotic_p(len(ranks), r_plus, tie_correct), ""
 
 
 #: scipy 1.17's ``wilcoxon(method="auto")`` uses its exact null up to this many untied pairs.
 EXACT_MAX_PAIRS = 50
-#: From this many pairs on, the differences are ranked in numpy rather than in Python lists
+#: From this many pairs on, :func:`_signed_ranks` ranks in numpy rather than in Python lists
 #: (~100 us a call from 140 pairs on, against ~0.6 us a pair): a pooled comparison of 10,000
-#: runs tests pairs of hundreds of blocks. Ranks, their sums and the tie term are integers or
-#: half-integers either way, so exact: the p-value has the same bits.
+#: runs tests pairs of hundreds of blocks. Such rows take neither the sign-flip nor the exact
+#: path (13 and 50 pairs at most).
 ARRAY_RANKS_FROM = 140
 
 
