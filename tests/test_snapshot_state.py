@@ -90,8 +90,6 @@ def test_an_unchanged_repository_is_planned_from_the_memo_without_reading_record
 
 def test_a_resumed_run_and_a_renamed_run_are_read_again(modern_repo, tmp_path):
     """A run reopened by aim and given a new value, or renamed in SQLite, misses the memo."""
-    import sqlite3
-
     import aim
 
     root, out = modern_repo.root, tmp_path / "out"
@@ -110,10 +108,7 @@ def test_a_resumed_run_and_a_renamed_run_are_read_again(modern_repo, tmp_path):
     assert ["acc", "test-resumed", 12.5, 99] in record["metrics"]
     assert "test-resumed" in after.contexts_found
     assert after.snapshot.read_bytes() != before
-    con = sqlite3.connect(root / ".aim" / "run_metadata.sqlite")
-    con.execute("UPDATE run SET name = 'renamed' WHERE hash = ?", (victim,))
-    con.commit()
-    con.close()
+    _rename(root, victim)
     renamed = plan_repository(root, out, SELECTION).campaigns[folder]
     record = next(r for r in json.loads(renamed.snapshot.read_bytes())["runs"]
                   if r["hash"] == victim)
@@ -139,12 +134,13 @@ def _new_run(root, campaign):
                   system_params=False)
 
 
-def _rename(root, victim):
+def _rename(root, victim, name="renamed"):
+    """Set the run's name in Aim's SQLite database (its RocksDB files stay as they are)."""
     import sqlite3
 
     con = sqlite3.connect(root / ".aim" / "run_metadata.sqlite")
     with con:
-        con.execute("UPDATE run SET name = 'renamed' WHERE hash = ?", (victim,))
+        con.execute("UPDATE run SET name = ? WHERE hash = ?", (name, victim))
     con.close()
 
 
@@ -241,12 +237,7 @@ def test_a_snapshot_written_while_a_run_state_was_unknown_is_never_trusted(
         plan_repository(root, out, SELECTION).campaigns[folder].snapshot.read_bytes())["runs"]}
     assert names[victim] == "renamed"
     monkeypatch.undo()
-    import sqlite3
-
-    con = sqlite3.connect(root / ".aim" / "run_metadata.sqlite")
-    with con:  # the name back: every run in the state the first plan saw
-        con.execute("UPDATE run SET name = ? WHERE hash = ?", (original, victim))
-    con.close()
+    _rename(root, victim, original)  # the name back: every run as the first plan saw it
     snapshot = plan_repository(root, out, SELECTION).campaigns[folder].snapshot
     names = {r["hash"]: r["name"] for r in json.loads(snapshot.read_bytes())["runs"]}
     assert names[victim] == original
