@@ -119,6 +119,14 @@ def tree_state(root: Path) -> dict[str, str]:
     return state
 
 
+def corrupt_rocksdb(root: Path, victim: str) -> None:
+    """Overwrite a run's RocksDB files with garbage: its Aim metadata becomes unreadable."""
+    folder = root / ".aim" / "meta" / "chunks" / victim
+    for entry in folder.iterdir():
+        if entry.name.startswith(("MANIFEST", "CURRENT")) or entry.suffix in (".sst", ".log"):
+            entry.write_bytes(b"\x13garbage\x00" * 64)
+
+
 def workflow_config(**overrides):
     """A validated config as the workflow sees it: the schema's defaults, then ``overrides``."""
     import yaml

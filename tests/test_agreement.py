@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import json
 
+from conftest import corrupt_rocksdb
+
 from tcsummary.cli.main import main
 from tcsummary.core import values as hv
 from tcsummary.core.model import UNKNOWN_CAMPAIGN, RunInfo
 from tcsummary.plan.campaigns import plan_repository
 from tcsummary.plan.grid import campaign_grid, varying_hparams
 from tcsummary.plan.selection import Selection, default_groupby
-
-
-def _corrupt(root, victim):
-    folder = root / ".aim" / "meta" / "chunks" / victim
-    for entry in folder.iterdir():
-        if entry.name.startswith(("MANIFEST", "CURRENT")) or entry.suffix in (".sst", ".log"):
-            entry.write_bytes(b"\x13garbage\x00" * 64)
 
 
 def _cli_json(capsys, *argv):
@@ -33,7 +28,7 @@ def _cli_json(capsys, *argv):
 def test_unreadable_run_and_hash_named_file_are_seen_alike(modern_repo, tmp_path, capsys):
     root = modern_repo.root
     victim = sorted(h for h, s in modern_repo.specs.items() if s.campaign_id)[0]
-    _corrupt(root, victim)
+    corrupt_rocksdb(root, victim)
     (root / "artifacts" / ("e" * 24)).write_text("not a folder\n")
 
     plan = plan_repository(root, tmp_path / "out", Selection(metrics=("acc",)), write=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import tree_state
+from conftest import corrupt_rocksdb, tree_state
 
 from tcsummary.example import FINISHED, RunSpec, write_example
 
@@ -115,13 +115,6 @@ def _orphan_folder(root, victim, specs):
     shutil.copytree(root / "artifacts" / victim, root / "artifacts" / ("f" * 24))
 
 
-def _corrupt_rocksdb(root, victim, specs):
-    folder = root / ".aim" / "meta" / "chunks" / victim
-    for entry in folder.iterdir():
-        if entry.name.startswith(("MANIFEST", "CURRENT")) or entry.suffix in (".sst", ".log"):
-            entry.write_bytes(b"\x13garbage\x00" * 64)
-
-
 def _symlinked(root, victim, specs):
     elsewhere = root.parent / "moved"
     shutil.move(root / "artifacts" / victim, elsewhere)
@@ -182,8 +175,8 @@ CASES = [
          expect_problem="artifact folder without an Aim run"),
     Case("stray_entry", lambda r, v, s: (r / "artifacts" / "notes.txt").write_text("hi"),
          expect_problem="not a run folder"),
-    Case("corrupted_rocksdb", _corrupt_rocksdb, expect_problem="Aim metadata unreadable",
-         included=False),
+    Case("corrupted_rocksdb", lambda r, v, s: corrupt_rocksdb(r, v),
+         expect_problem="Aim metadata unreadable", included=False),
     Case("symlinked_artifacts", _symlinked, ("artifact_problems", "")),
     Case("missing_sqlite_row", _missing_sqlite_row,
          ("warnings", "missing from Aim's run_metadata.sqlite")),

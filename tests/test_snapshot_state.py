@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from conftest import corrupt_rocksdb
 
 from tcsummary.example import RunSpec, write_example
 from tcsummary.plan.campaigns import plan_repository
@@ -144,13 +145,6 @@ def _rename(root, victim, name="renamed"):
     con.close()
 
 
-def _corrupt(root, victim):
-    folder = root / ".aim" / "meta" / "chunks" / victim
-    for entry in folder.iterdir():
-        if entry.name.startswith(("MANIFEST", "CURRENT")) or entry.suffix in (".sst", ".log"):
-            entry.write_bytes(b"\x13garbage\x00" * 64)
-
-
 def _remove(root, victim):
     import shutil
 
@@ -162,7 +156,7 @@ CHANGES = {
     "new run in a campaign": lambda root, first, second, out: _new_run(root, first),
     "new campaign": lambda root, first, second, out: _new_run(root, "1799999999"),
     "renamed run": lambda root, first, second, out: _rename(root, second[0]),
-    "unreadable run": lambda root, first, second, out: _corrupt(root, second[1]),
+    "unreadable run": lambda root, first, second, out: corrupt_rocksdb(root, second[1]),
     "removed run": lambda root, first, second, out: _remove(root, second[2]),
     "deleted snapshot": lambda root, first, second, out: (
         out / ".tcsummary" / first / "snapshot.json").unlink(),
