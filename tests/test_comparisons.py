@@ -147,6 +147,23 @@ def test_one_layout_filled_per_metric_equals_block_table_and_pandas():
     assert cmp.fill_layout(layout, frame, "loss").dropped == 3  # split 1's three seeds
 
 
+
+@pytest.mark.parametrize(("metric", "lower"), [("acc", False), ("loss", True)])
+def test_compare_reads_the_numbers_the_frame_functions_read(campaign, metric, lower):
+    """compare() fills numbers without a frame; its floats are those of the table functions."""
+    result = cmp.compare(campaign, "aug_name", BLOCKS, metric, lower)
+    table = cmp.block_table(campaign, "aug_name", BLOCKS, metric).table
+    assert len(table) >= 8  # long enough for the column sums' order to matter
+    assert result.pair_records == cmp.pairwise_records(table, lower)
+    test = cmp.omnibus(table, two_levels=None)
+    assert (result.friedman_chi2, result.friedman_p, result.nemenyi_cd, result.blocks) == (
+        test.friedman_chi2, test.friedman_p, test.nemenyi_cd, test.blocks)
+    ranks = cmp.mean_ranks(table, lower)
+    assert [r["mean_rank"] for r in result.rank_records] == ranks.tolist()
+    assert [r["mean"] for r in result.rank_records] == table.mean(axis=0).tolist()
+    filled = cmp.fill_frame(cmp.block_layout(campaign, "aug_name", BLOCKS), campaign, metric)
+    assert cmp.level_mean_ranks(filled.values, lower).tolist() == ranks.tolist()
+
 # --------------------------------------------------------------------------- omnibus
 
 
@@ -170,7 +187,8 @@ def test_friedman_matches_scipy_and_iman_davenport_formula(campaign):
                          [("acc", False, "descending"), ("loss", True, "ascending")])
 def test_mean_ranks_cd_and_p_agree_with_autorank(campaign, metric, lower_is_better, order):
     result = cmp.compare(campaign, "aug_name", BLOCKS, metric, lower_is_better)
-    reference = _autorank(result.table, order)
+    table = cmp.block_table(campaign, "aug_name", BLOCKS, metric).table
+    reference = _autorank(table, order)
     assert reference.omnibus == "friedman"
     ours = result.ranks.set_index("level")["mean_rank"]
     theirs = reference.rankdf["meanrank"].reindex(ours.index)
@@ -178,7 +196,7 @@ def test_mean_ranks_cd_and_p_agree_with_autorank(campaign, metric, lower_is_bett
     assert result.friedman_p == pytest.approx(reference.pvalue, rel=1e-12)
     # autorank interpolates the studentized range (statsmodels qsturng): ~5e-5 relative
     assert result.nemenyi_cd == pytest.approx(reference.cd, rel=1e-4)
-    assert any(block.duplicated().any() for _, block in result.table.iterrows())  # ties
+    assert any(block.duplicated().any() for _, block in table.iterrows())  # ties
 
 
 @pytest.mark.parametrize("k", [3, 4, 6, 8, 12])

@@ -210,14 +210,14 @@ def ranks_by_source(
             levels = settings.level_order(factor, groups.levels(stratum, factor))
             if len(levels) < 2:
                 continue
-            built = cmp.fill_layout(groups.layout(stratum, factor, blocks, levels), stratum,
+            filled = cmp.fill_frame(groups.layout(stratum, factor, blocks, levels), stratum,
                                     metric)
-            means = cmp.mean_ranks(built.table, lower)
+            means = cmp.level_mean_ranks(filled.values, lower)
             head = {"source": label, "metric": metric, "context": context, "factor": factor,
                     "stratum": labelled(others, values)}
             rows += [
-                {**head, "level": level, "mean_rank": float(rank), "blocks": len(built.table)}
-                for level, rank in zip(built.table.columns, means, strict=True)
+                {**head, "level": level, "mean_rank": float(rank), "blocks": len(filled.values)}
+                for level, rank in zip(filled.levels, means, strict=True)
             ]
     return rows
 

@@ -208,13 +208,33 @@ def block_layout(
                        shared=shared)
 
 
-def fill_layout(layout: BlockLayout, frame: pd.DataFrame, value: str) -> BlockTable:
-    """:func:`block_table` of ``value`` for the slice ``layout`` was built from."""
-    numbers = np.array([*_numbers(frame[value]), NAN], dtype=float)  # slot -1: the NaN
-    grid = numbers[layout.slots]
+@dataclass(frozen=True)
+class Filled:
+    """A slice's blocks x levels numbers of one metric, without pandas (what the tests read).
+
+    ``values``: the complete blocks (rows, in :attr:`BlockLayout.keys` order) x the levels
+    with a value (``levels``, in column order); ``rows``: which of the layout's blocks those
+    are; ``dropped`` and ``missing_levels`` as in :class:`BlockTable`.
+    """
+
+    values: np.ndarray
+    levels: list[Hashable]
+    rows: np.ndarray
+    dropped: int
+    missing_levels: tuple[Hashable, ...]
+
+
+def fill_values(layout: BlockLayout, numbers: Sequence[float]) -> Filled:
+    """The slice's :class:`Filled` table of one metric; ``numbers``: its value per row.
+
+    The numbers of :func:`fill_layout` without building a frame: a campaign fills hundreds
+    of small tables, and the frames were half of each comparison's cost.
+    """
+    cells = np.array([*numbers, NAN], dtype=float)  # slot -1: the NaN
+    grid = cells[layout.slots]
     for (i, j), positions in layout.shared.items():
         # several runs in one cell: their mean, NaN ignored (a NaN alone stays NaN)
-        grid[i, j] = _cell_mean([float(numbers[p]) for p in positions])
+        grid[i, j] = _cell_mean([float(cells[p]) for p in positions])
     measured = ~np.isnan(grid)
     present = [lv for lv, any_value in zip(layout.levels, measured.any(axis=0), strict=True)
                if any_value]
@@ -234,23 +254,34 @@ def fill_layout(layout: BlockLayout, frame: pd.DataFrame, value: str) -> BlockTa
         complete = np.zeros(len(layout.keys), dtype=bool)
         dropped = 0
     rows = np.flatnonzero(complete)
-    kept = [layout.keys[i] for i in rows]
+    return Filled(values=grid[np.ix_(rows, chosen)], levels=order, rows=rows,
+                  dropped=int(dropped), missing_levels=missing)
+
+
+def fill_frame(layout: BlockLayout, frame: pd.DataFrame, value: str) -> Filled:
+    """:func:`fill_values` of ``frame``'s column ``value`` (the slice ``layout`` was built from)."""
+    return fill_values(layout, _numbers(frame[value]))
+
+
+def fill_layout(layout: BlockLayout, frame: pd.DataFrame, value: str) -> BlockTable:
+    """:func:`block_table` of ``value`` for the slice ``layout`` was built from."""
+    filled = fill_frame(layout, frame, value)
+    kept = [layout.keys[i] for i in filled.rows]
     block_cols = layout.blocks
     if len(block_cols) == 1:
         index = pd.Index([b[0] for b in kept], name=block_cols[0])
     else:  # one label per block, the tuple itself (a MultiIndex costs more than the tests)
         index = pd.Index(kept, dtype=object, tupleize_cols=False, name=", ".join(block_cols))
-    values = grid[np.ix_(rows, chosen)]
-    table = pd.DataFrame(values, index=index,
-                         columns=pd.Index(order, name=layout.factor, dtype=object))
+    table = pd.DataFrame(filled.values, index=index,
+                         columns=pd.Index(filled.levels, name=layout.factor, dtype=object))
     return BlockTable(
         table=table,
-        dropped=int(dropped),
+        dropped=filled.dropped,
         factor=layout.factor,
         blocks=block_cols,
         value=value,
         unplaced=int(layout.unplaced),
-        missing_levels=missing,
+        missing_levels=filled.missing_levels,
     )
 
 
@@ -307,6 +338,17 @@ def mean_ranks(table: pd.DataFrame, lower_is_better: bool) -> pd.Series:
     ranks = block_ranks(table, lower_is_better)
     means = ranks.mean(axis=0) if len(ranks) else pd.Series(NAN, index=table.columns)
     return pd.Series(means.to_numpy(dtype=float), index=table.columns, name="mean_rank")
+
+
+def level_mean_ranks(values: np.ndarray, lower_is_better: bool) -> np.ndarray:
+    """:func:`mean_ranks` of a complete table's numbers (:attr:`Filled.values`), as an array.
+
+    Ranks are half-integers, so their sums are exact in any order: the same floats as
+    pandas' mean over the frame.
+    """
+    if not len(values):
+        return np.full(values.shape[1], NAN)
+    return dist.row_ranks(values if lower_is_better else -values).mean(axis=0)
 
 
 # --------------------------------------------------------------------------- thresholds
@@ -525,8 +567,15 @@ def pairwise_records(
     table: pd.DataFrame, lower_is_better: bool, alpha: float = DEFAULT_ALPHA
 ) -> list[dict[str, Any]]:
     """:func:`pairwise`'s rows as plain dicts (what the campaign loops read, without pandas)."""
-    levels = list(table.columns)
-    values = table.to_numpy(dtype=float)
+    return pair_records(table.to_numpy(dtype=float), list(table.columns), lower_is_better,
+                        alpha)
+
+
+def pair_records(
+    values: np.ndarray, levels: Sequence[Hashable], lower_is_better: bool,
+    alpha: float = DEFAULT_ALPHA,
+) -> list[dict[str, Any]]:
+    """:func:`pairwise_records` of a table's numbers (blocks x ``levels``)."""
     rows: list[dict[str, Any]] = []
     for i, a in enumerate(levels):
         for j in range(i + 1, len(levels)):
@@ -628,15 +677,21 @@ def omnibus(
     all levels scipy returns NaN (0/0); here chi2 = 0 and p = 1, since the data show no
     difference at all.
     """
-    n, k = table.shape
+    return omnibus_values(table.to_numpy(dtype=float), alpha, two_levels)
+
+
+def omnibus_values(
+    values: np.ndarray, alpha: float = DEFAULT_ALPHA, two_levels: tuple[float, str] | None = None,
+) -> Omnibus:
+    """:func:`omnibus` of a complete table's numbers (blocks x levels)."""
+    n, k = values.shape
     if k < 2:
         return Omnibus(n, k, note=f"{_plural(k, 'level')}: nothing to compare")
     if n == 0:
         return Omnibus(n, k, note="no complete block: nothing to rank or test")
     if k == 2:
         if two_levels is None:
-            a, b = (table.iloc[:, j].to_numpy(dtype=float) for j in range(2))
-            two_levels = wilcoxon_p(a, b, alpha)
+            two_levels = wilcoxon_p(values[:, 0], values[:, 1], alpha)
         p, why = two_levels
         note = TWO_LEVELS
         return Omnibus(n, k, test="wilcoxon", p=p, note="; ".join(filter(None, [note, why])))
@@ -648,7 +703,6 @@ def omnibus(
             f"(need >= {needed}; the smallest possible p with {n} is {best_p:.3g})"
         )
         return Omnibus(n, k, note=note)
-    values = table.to_numpy(dtype=float)
     note = ""
     if bool(np.all(values == values[:, :1])):  # every block ties all its levels
         chi2, p = 0.0, 1.0
@@ -681,6 +735,7 @@ class Comparison:
     metric's mean over the complete blocks), in level order; ``pair_records`` (``pairwise``)
     one row per pair of levels. ``blocks`` is N (complete blocks), ``levels`` is k. The rows
     are plain dicts because a campaign reads hundreds of these; the frames are built on demand.
+    The blocks x levels table itself is not kept (:func:`block_table` builds it).
     """
 
     factor: str
@@ -698,7 +753,6 @@ class Comparison:
     note: str
     omnibus: str = ""
     omnibus_p: float = NAN
-    table: pd.DataFrame = field(default_factory=pd.DataFrame)
     rank_records: list[dict[str, Any]] = field(default_factory=list)
     pair_records: list[dict[str, Any]] = field(default_factory=list)
 
@@ -733,11 +787,19 @@ def compare(
     """
     if layout is None:
         layout = block_layout(frame, factor, blocks, levels)
-    built = fill_layout(layout, frame, metric)
-    table = built.table
-    values = table.to_numpy(dtype=float)
-    level_names = list(table.columns)
-    if len(table):
+    return compare_filled(fill_frame(layout, frame, metric), factor, metric, lower_is_better,
+                          alpha)
+
+
+def compare_filled(
+    filled: Filled, factor: str, metric: str, lower_is_better: bool,
+    alpha: float = DEFAULT_ALPHA,
+) -> Comparison:
+    """:func:`compare` of a slice's filled table: everything but placing its runs."""
+    # column-major, as a frame's numbers come out: the column means sum in the same order
+    values = np.asfortranarray(filled.values)
+    level_names = filled.levels
+    if len(values):
         signed = values if lower_is_better else -values
         rank_means = dist.row_ranks(signed).mean(axis=0)
         means = values.mean(axis=0)
@@ -747,13 +809,14 @@ def compare(
         {"level": lv, "mean_rank": float(r), "mean": float(m)}
         for lv, r, m in zip(level_names, rank_means, means, strict=True)
     ]
-    pair_records = pairwise_records(table, lower_is_better, alpha)
+    pairs = pair_records(values, level_names, lower_is_better, alpha)
     # two levels: the omnibus test is their one pair's Wilcoxon test, on the same blocks
-    pair = pair_records[0] if len(pair_records) == 1 else None
-    test = omnibus(table, alpha, None if pair is None else (pair["wilcoxon_p"], pair["note"]))
+    pair = pairs[0] if len(pairs) == 1 else None
+    test = omnibus_values(values, alpha,
+                          None if pair is None else (pair["wilcoxon_p"], pair["note"]))
     notes = []
-    if built.missing_levels:
-        missing = ", ".join(map(str, built.missing_levels))
+    if filled.missing_levels:
+        missing = ", ".join(map(str, filled.missing_levels))
         notes.append(f"no value for level(s) {missing}")
     if test.note:
         notes.append(test.note)
@@ -763,7 +826,7 @@ def compare(
         lower_is_better=lower_is_better,
         alpha=alpha,
         blocks=test.blocks,
-        dropped=built.dropped,
+        dropped=filled.dropped,
         levels=test.levels,
         friedman_chi2=test.friedman_chi2,
         friedman_p=test.friedman_p,
@@ -773,9 +836,8 @@ def compare(
         note="; ".join(notes),
         omnibus=test.test,
         omnibus_p=test.p,
-        table=table,
         rank_records=rank_records,
-        pair_records=pair_records,
+        pair_records=pairs,
     )
 
 
