@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import subprocess
 import sys
 import time
@@ -139,6 +140,13 @@ def state(folder: Path) -> dict[str, tuple[int, int]]:
     """mtime and size of every output file (the build lock, rewritten by every build, aside)."""
     return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size)
             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build.lock"}
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """Digest of every output and intermediate file, but logs, the build lock and memos."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and "logs" not in p.parts
+            and p.name not in ("build.lock", "stats-memo.pkl")}
 
 
 @pytest.fixture(scope="module")
@@ -322,6 +330,20 @@ def test_a_new_run_in_one_source_rebuilds_only_what_includes_it(repos, built, tm
     assert not any(k.startswith(("ucdavis/", "comparisons/ucdavis-dims/")) for k in changed), (
         changed)
     assert "rule compare" in log
+    # the strata the new run left alone: their statistics came from the previous build...
+    for job_log in (tmp_path / "out" / "mirage" / ".tcsummary" / MIRAGE / "logs" / "aggregate.log",
+                    tmp_path / "out" / "comparisons" / "datasets" / ".tcsummary" / "logs"
+                    / "compare.log"):
+        computed, total, kept = map(int, re.findall(
+            r"(\d+) of (\d+) statistics computed \((\d+) from the previous build\)",
+            job_log.read_text())[-1])
+        assert 0 < computed < total and kept == total - computed, job_log
+    # ... and are the ones computing them all again gives, byte for byte
+    remembered = checksums(tmp_path / "out")
+    for memo in (tmp_path / "out").rglob("stats-memo.pkl"):
+        memo.unlink()
+    build(tmp_path / "wd", config, "--forcerun", "aggregate", "compare")
+    assert checksums(tmp_path / "out") == remembered
 
 
 def test_a_comparison_naming_a_missing_campaign_is_one_line(repos, tmp_path):

@@ -10,6 +10,7 @@ import contextlib
 import io
 import itertools
 import math
+import pickle
 import warnings
 import xml.etree.ElementTree as ET
 
@@ -20,6 +21,7 @@ from scipy import stats
 
 from tcsummary.render import cd_diagram as cdd
 from tcsummary.summarise import comparisons as cmp
+from tcsummary.summarise.memo import StatsMemo
 
 BLOCKS = ("split_index", "seed")
 AUGS = ("noaug", "rotate", "horizontal-flip", "colorjitter", "packet-loss")
@@ -681,3 +683,58 @@ def test_strata_rebound_to_another_context_keeps_groups_and_reads_its_values():
     assert second(["dim"])[0][1]["acc"].tolist() == [6.0, 4.0, 2.0]
     with pytest.raises(ValueError, match="cannot rebind 6 rows to 5"):
         first.rebind(two.head(5))
+
+
+# --------------------------------------------------------------------------- memo
+
+
+def _recalled(memo: StatsMemo) -> StatsMemo:
+    """The memo as the next build reads it (through its bytes)."""
+    return StatsMemo.decode(memo.encode())
+
+
+def test_a_remembered_comparison_is_the_one_computing_again_gives(campaign):
+    first = StatsMemo()
+    computed = cmp.compare(campaign, "aug_name", BLOCKS, "acc", False, memo=first)
+    assert (first.hits, first.misses) == (0, 1)
+    again = _recalled(first)
+    recalled = cmp.compare(campaign, "aug_name", BLOCKS, "acc", False, memo=again)
+    assert (again.hits, again.misses) == (1, 0)
+    assert repr(recalled) == repr(computed)  # every float exactly (NaN included)
+    # anything the result reads makes another key: a number, a run's place, the direction
+    edited = campaign.copy()
+    edited.loc[5, "acc"] += 1.0
+    moved = campaign.copy()
+    moved.loc[3, "seed"], moved.loc[4, "seed"] = moved.loc[4, "seed"], moved.loc[3, "seed"]
+    for frame, lower in ((edited, False), (moved, False), (campaign, True)):
+        memo = _recalled(again)
+        result = cmp.compare(frame, "aug_name", BLOCKS, "acc", lower, memo=memo)
+        assert (memo.hits, memo.misses) == (0, 1)
+        fresh = cmp.compare(frame, "aug_name", BLOCKS, "acc", lower)
+        assert repr(result) == repr(fresh)
+
+
+def test_remembered_variance_components_and_the_memo_keeps_only_what_a_build_used(campaign):
+    memo = StatsMemo()
+    by_metric = {m: cmp.variance_components(campaign, "split_index", "seed", m, memo=memo)
+                 for m in ("acc", "loss")}
+    assert (memo.hits, memo.misses) == (0, 2)
+    again = _recalled(memo)
+    assert cmp.variance_components(campaign, "split_index", "seed", "acc",
+                                   memo=again) == by_metric["acc"]
+    assert (again.hits, again.misses) == (1, 0)
+    later = _recalled(again)  # the loss result was not used: not kept
+    cmp.variance_components(campaign, "split_index", "seed", "loss", memo=later)
+    assert (later.hits, later.misses) == (0, 1)
+
+
+def test_an_unreadable_or_other_codes_memo_is_empty(campaign):
+    memo = StatsMemo()
+    cmp.compare(campaign, "aug_name", BLOCKS, "acc", False, memo=memo)
+    data = memo.encode()
+    document = pickle.loads(data)
+    other = pickle.dumps({**document, "code": "another version"})
+    for found in (data[: len(data) // 2], b"not a pickle", other, None):
+        empty = StatsMemo.decode(found)
+        cmp.compare(campaign, "aug_name", BLOCKS, "acc", False, memo=empty)
+        assert (empty.hits, empty.misses) == (0, 1)

@@ -30,12 +30,28 @@ from .plan.grid import campaign_grid
 from .summarise import across, ranking, stats, tcbench
 from .summarise import campaign as agg
 from .summarise.extract import encode, extract_batch, read_extractions, read_memo
+from .summarise.memo import StatsMemo
 from .summarise.provenance import comparison_provenance, provenance
 
 
 def memo_path(output: Path) -> Path:
     """Where a batch keeps its previous records (Snakemake deletes outputs before a job)."""
     return output.parent.parent / "extract-memo" / output.name
+
+
+def stats_memo_path(work_file: Path | str) -> Path:
+    """Where a job keeps its statistics for the next build: beside its work file, undeclared
+    (Snakemake deletes a job's outputs before it runs)."""
+    return Path(work_file).with_name("stats-memo.pkl")
+
+
+def read_stats_memo(work_file: Path | str) -> StatsMemo:
+    """The statistics the job's previous run kept (:mod:`summarise.memo`); empty without."""
+    try:
+        data = stats_memo_path(work_file).read_bytes()
+    except OSError:
+        data = None
+    return StatsMemo.decode(data)
 
 
 def _csv(frame: Any) -> str:
@@ -150,7 +166,9 @@ def aggregate(
     write_text(out_dir / "per_class.csv", _csv(per_class))
     write_text(out_dir / "confusion_matrices.csv", _csv(agg.confusion_table(confusions, keys)))
     compare = ranking.CompareSettings.from_config(config["compare"])
-    ranked = ranking.rank_campaign(snapshot, rows, metrics, compare)
+    memo = read_stats_memo(work_file)
+    ranked = ranking.rank_campaign(snapshot, rows, metrics, compare, memo)
+    write_bytes(stats_memo_path(work_file), memo.encode())
     for name, table in ranking.ranking_tables(ranked, keys).items():
         write_text(out_dir / name, _csv(table))
 
@@ -200,7 +218,8 @@ def aggregate(
     record = provenance(snapshot, rows, config, root, Path(snapshot_path))
     write_text(out_dir / "provenance.json", _json(record, indent=1))
     used = sum(1 for r in rows if r.included)
-    return f"{snapshot['campaign']}: {used} runs used, {len(rows) - used} excluded"
+    return (f"{snapshot['campaign']}: {used} runs used, {len(rows) - used} excluded; "
+            f"{memo.summary()}")
 
 
 def campaign_card(
@@ -257,7 +276,9 @@ def compare(
         for source, path in zip(settings["sources"], values_paths, strict=True)
     ]
     options = ranking.CompareSettings.from_config(config["compare"])
-    result = across.compare_sources(settings, found, options)
+    memo = read_stats_memo(work_file)
+    result = across.compare_sources(settings, found, options, memo)
+    write_bytes(stats_memo_path(work_file), memo.encode())
     for name, table in across.cross_tables(result).items():
         write_text(out_dir / name, _csv(table))
     view = {
@@ -277,7 +298,7 @@ def compare(
     record = comparison_provenance(settings, found, config)
     write_text(out_dir / "provenance.json", _json(record, indent=1))
     runs = sum(s["runs"] for s in result.sources)
-    return f"{settings['name']}: {len(found)} sources, {runs} runs"
+    return f"{settings['name']}: {len(found)} sources, {runs} runs; {memo.summary()}"
 
 
 @logged_job

@@ -15,6 +15,7 @@ follows the campaign's rule (finished runs; metrics from Aim).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from ..plan.grid import varying_hparams
 from . import comparisons as cmp
 from . import stats
 from .campaign import exclusion_reason
+from .memo import StatsMemo, floats, memo_key
 from .ranking import (
     CampaignRanking,
     CompareSettings,
@@ -191,11 +193,12 @@ def by_source(
 
 def ranks_by_source(
     sources: Sequence[tuple[str, Strata]], axes: Axes, factor: str, metric: str, context: str,
-    settings: CompareSettings,
+    settings: CompareSettings, memo: StatsMemo | None = None,
 ) -> list[dict[str, Any]]:
     """Mean rank of each level inside each source (the tcbench paper's Figure 5).
 
-    ``sources``: :func:`by_source` of the context's pooled frame (shared by its metrics).
+    ``sources``: :func:`by_source` of the context's pooled frame (shared by its metrics);
+    ``memo``: the previous build's statistics.
     """
     if factor in PSEUDO_KEYS:
         return []
@@ -210,16 +213,25 @@ def ranks_by_source(
             levels = settings.level_order(factor, groups.levels(stratum, factor))
             if len(levels) < 2:
                 continue
-            filled = cmp.fill_frame(groups.layout(stratum, factor, blocks, levels), stratum,
-                                    metric)
-            means = cmp.level_mean_ranks(filled.values, lower)
+            layout = groups.layout(stratum, factor, blocks, levels)
+            numbers = cmp.numbers_of(stratum[metric])
+            compute = functools.partial(_source_ranks, layout, numbers, lower)
+            ranked = compute() if memo is None else memo.get(
+                memo_key("source ranks", layout.digest, floats(numbers), repr(lower)), compute)
             head = {"source": label, "metric": metric, "context": context, "factor": factor,
                     "stratum": labelled(others, values)}
-            rows += [
-                {**head, "level": level, "mean_rank": float(rank), "blocks": len(filled.values)}
-                for level, rank in zip(filled.levels, means, strict=True)
-            ]
+            rows += [{**head, "level": level, "mean_rank": rank, "blocks": blocks_used}
+                     for level, rank, blocks_used in ranked]
     return rows
+
+
+def _source_ranks(layout: cmp.BlockLayout, numbers: list[float],
+                  lower: bool) -> list[tuple[Any, float, int]]:
+    """Each level's mean rank over one source's complete blocks, and their number."""
+    filled = cmp.fill_values(layout, numbers)
+    means = cmp.level_mean_ranks(filled.values, lower)
+    return [(level, float(rank), len(filled.values))
+            for level, rank in zip(filled.levels, means, strict=True)]
 
 
 def configuration_cells(
@@ -292,10 +304,12 @@ def _answer(ranking: CampaignRanking, metric: str, context: str, factor: str,
 
 def compare_sources(
     settings: dict[str, Any], found: Sequence[SourceRuns], compare: CompareSettings,
+    memo: StatsMemo | None = None,
 ) -> CrossComparison:
     """The whole comparison: pooled ranks and tests, ranks per source, the side-by-side table.
 
-    ``found``: :func:`source_runs` of each source, in the order of ``settings["sources"]``.
+    ``found``: :func:`source_runs` of each source, in the order of ``settings["sources"]``;
+    ``memo``: the previous build's statistics (:mod:`.memo`).
     """
     per_source = [f.runs for f in found]
     axes = choose_axes(settings, per_source)
@@ -328,9 +342,9 @@ def compare_sources(
             for factor in axes.factors:
                 keys = list(dict.fromkeys([factor, *axes.configuration]))
                 compare_factor(result.ranking, groups, keys, factor, axes.blocks, metric,
-                               context, compare)
+                               context, compare, memo)
                 result.by_source += ranks_by_source(sources_of, axes, factor, metric, context,
-                                                    compare)
+                                                    compare, memo)
                 if metric == settings["metrics"][0]:
                     result.answers += _answer(result.ranking, metric, context, factor, compare)
     return result

@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..core.values import is_missing
 from . import distributions as dist
+from .memo import StatsMemo, floats, memo_key
 from .stats import ci95
 
 RANK_COLUMNS: tuple[str, ...] = (
@@ -112,7 +113,7 @@ def _number(value: Any) -> float:
         return NAN
 
 
-def _numbers(column: pd.Series) -> list[float]:
+def numbers_of(column: pd.Series) -> list[float]:
     """:func:`_number` of every cell; one conversion when the column is numeric already."""
     if column.dtype.kind in "biuf":
         return column.to_numpy(dtype=float, na_value=np.nan).tolist()
@@ -164,6 +165,13 @@ class BlockLayout:
     levels: tuple[Hashable, ...]
     slots: np.ndarray
     shared: dict[tuple[int, int], list[int]]
+
+    @functools.cached_property
+    def digest(self) -> bytes:
+        """Everything filling this layout reads besides the numbers (a :class:`StatsMemo` key)."""
+        placed = (self.factor, self.blocks, self.wanted, self.unplaced, self.keys, self.levels,
+                  sorted(self.shared.items()), self.slots.shape)
+        return memo_key("block layout", self.slots.tobytes(), repr(placed))
 
 
 def block_layout(
@@ -260,7 +268,7 @@ def fill_values(layout: BlockLayout, numbers: Sequence[float]) -> Filled:
 
 def fill_frame(layout: BlockLayout, frame: pd.DataFrame, value: str) -> Filled:
     """:func:`fill_values` of ``frame``'s column ``value`` (the slice ``layout`` was built from)."""
-    return fill_values(layout, _numbers(frame[value]))
+    return fill_values(layout, numbers_of(frame[value]))
 
 
 def fill_layout(layout: BlockLayout, frame: pd.DataFrame, value: str) -> BlockTable:
@@ -775,6 +783,7 @@ def compare(
     alpha: float = DEFAULT_ALPHA,
     levels: Sequence[Hashable] | None = None,
     layout: BlockLayout | None = None,
+    memo: StatsMemo | None = None,
 ) -> Comparison:
     """Compare the levels of ``factor`` on ``metric``, pairing runs by ``blocks``.
 
@@ -783,12 +792,22 @@ def compare(
     test with CD, and Holm-adjusted pairwise Wilcoxon tests on the same complete blocks, so
     that every number of one comparison describes the same data. ``layout``: the slice's
     :func:`block_layout` for ``factor``, ``blocks`` and ``levels``, when the caller keeps it
-    for several metrics.
+    for several metrics. ``memo``: results of the previous build, taken when this slice's
+    runs, numbers and settings are the same.
     """
     if layout is None:
         layout = block_layout(frame, factor, blocks, levels)
-    return compare_filled(fill_frame(layout, frame, metric), factor, metric, lower_is_better,
-                          alpha)
+    numbers = numbers_of(frame[metric])
+
+    def compute() -> Comparison:
+        return compare_filled(fill_values(layout, numbers), factor, metric, lower_is_better,
+                              alpha)
+
+    if memo is None:
+        return compute()
+    key = memo_key("compare", layout.digest, floats(numbers),
+                   repr((factor, metric, lower_is_better, alpha)))
+    return memo.get(key, compute)
 
 
 def compare_filled(
@@ -958,6 +977,11 @@ class VarianceLayout:
     placed: list[bool]
     cells: list[tuple[tuple[Any, Any], list[int]]]
 
+    @functools.cached_property
+    def digest(self) -> bytes:
+        """Where the runs fall, as a :class:`StatsMemo` key part."""
+        return memo_key("variance layout", repr((self.placed, self.cells)))
+
 
 def variance_layout(frame: pd.DataFrame, split: str, seed: str) -> VarianceLayout:
     """:class:`VarianceLayout` of ``frame``'s runs."""
@@ -976,6 +1000,7 @@ def variance_layout(frame: pd.DataFrame, split: str, seed: str) -> VarianceLayou
 def variance_components(
     frame: pd.DataFrame, split: str, seed: str, value: str,
     layout: VarianceLayout | None = None,
+    memo: StatsMemo | None = None,
 ) -> dict[str, float | int]:
     """Spread of one configuration's runs, split into a split part and a seed part.
 
@@ -992,10 +1017,19 @@ def variance_components(
     Returns ``n_runs`` (runs with a value), ``n_splits``, ``n_seeds`` (distinct seeds),
     ``sd_total`` (sample sd over all runs), ``sd_split`` and ``sd_seed``. With one split the
     split part is NaN; with one seed per split neither part can be told apart: both NaN.
+    ``memo``: results of the previous build, taken for the same runs and numbers.
     """
     if layout is None:
         layout = variance_layout(frame, split, seed)
     numbers = [_number(raw) for raw in frame[value].tolist()]
+    if memo is None:
+        return _variance_components(layout, numbers)
+    key = memo_key("variance", layout.digest, floats(numbers))
+    return dict(memo.get(key, lambda: _variance_components(layout, numbers)))
+
+
+def _variance_components(layout: VarianceLayout, numbers: list[float]) -> dict[str, float | int]:
+    """:func:`variance_components` of one metric's numbers (one per row of the layout)."""
     kept = [n for n, ok in zip(numbers, layout.placed, strict=True) if ok and not math.isnan(n)]
     runs = np.array(kept, dtype=float)
     sd_total = float(np.std(runs, ddof=1)) if runs.size >= 2 else NAN

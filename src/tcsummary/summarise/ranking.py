@@ -27,6 +27,7 @@ from ..plan.selection import ALL_RUNS, CAMPAIGN_GROUP
 from . import comparisons as cmp
 from . import stats
 from .campaign import RunRow, key_values
+from .memo import StatsMemo
 
 CONFIGURATION = "configuration"
 
@@ -251,7 +252,7 @@ class Strata:
 
 
 def _variance(groups: Strata, keys: Sequence[str], blocks: Sequence[str], context: str,
-              metrics: Sequence[str]) -> list[dict[str, Any]]:
+              metrics: Sequence[str], memo: StatsMemo | None = None) -> list[dict[str, Any]]:
     split = "split_index" if "split_index" in blocks else None
     seed = next((b for b in blocks if b.endswith("seed")), None)
     if split is None or seed is None:
@@ -260,7 +261,7 @@ def _variance(groups: Strata, keys: Sequence[str], blocks: Sequence[str], contex
     for values, members in groups(keys):
         layout = cmp.variance_layout(members, split, seed)
         for metric in metrics:
-            comp = cmp.variance_components(members, split, seed, metric, layout)
+            comp = cmp.variance_components(members, split, seed, metric, layout, memo)
             rows.append({**dict(zip(keys, values, strict=True)), "context": context,
                          "metric": metric, **comp})
     return rows
@@ -279,7 +280,7 @@ def pooled_verdict(rows: Sequence[dict[str, Any]]) -> str:
 
 def _answer(frame: pd.DataFrame, metrics_rows: pd.DataFrame, keys: Sequence[str],
             blocks: Sequence[str], metric: str, context: str,
-            settings: CompareSettings) -> dict[str, Any] | None:
+            settings: CompareSettings, memo: StatsMemo | None = None) -> dict[str, Any] | None:
     """The best configuration of a context on ``metric``, and whether it beats the runner-up."""
     table = metrics_rows[(metrics_rows["context"] == context) & (metrics_rows["metric"] == metric)]
     table = table[table["mean"].notna()]
@@ -312,7 +313,8 @@ def _answer(frame: pd.DataFrame, metrics_rows: pd.DataFrame, keys: Sequence[str]
         labelled(keys, [second[k] for k in keys]),
     }
     pair = frame[frame[CONFIGURATION].isin(names)]
-    result = cmp.compare(pair, CONFIGURATION, list(blocks), metric, lower, settings.alpha)
+    result = cmp.compare(pair, CONFIGURATION, list(blocks), metric, lower, settings.alpha,
+                         memo=memo)
     found = result.pair_records
     if not found or math.isnan(found[0]["wilcoxon_p"]):
         note = found[0]["note"] if found else result.note
@@ -339,8 +341,13 @@ def rank_campaign(
     rows: Sequence[RunRow],
     metrics_rows: pd.DataFrame,
     settings: CompareSettings,
+    memo: StatsMemo | None = None,
 ) -> CampaignRanking:
-    """Comparisons, spread, paper tables and answers of one campaign."""
+    """Comparisons, spread, paper tables and answers of one campaign.
+
+    ``memo``: the previous build's statistics (:mod:`.memo`), for the strata a new run left
+    unchanged.
+    """
     config = snapshot["settings"]
     keys = list(config["groupby"])
     factors = [k for k in (settings.factors or keys) if k in keys]
@@ -353,9 +360,9 @@ def rank_campaign(
         if frame.empty:
             continue
         groups = placed = Strata(frame) if placed is None else placed.rebind(frame)
-        result.variance += _variance(groups, keys, blocks, context, config["metrics"])
+        result.variance += _variance(groups, keys, blocks, context, config["metrics"], memo)
         primary = config["metrics"][0]
-        answer = _answer(frame, metrics_rows, keys, blocks, primary, context, settings)
+        answer = _answer(frame, metrics_rows, keys, blocks, primary, context, settings, memo)
         if answer is not None:
             context_variance = [
                 r for r in result.variance if r["context"] == context and r["metric"] == primary
@@ -366,7 +373,8 @@ def rank_campaign(
             continue
         for metric in config["metrics"]:
             for factor in factors:
-                compare_factor(result, groups, keys, factor, blocks, metric, context, settings)
+                compare_factor(result, groups, keys, factor, blocks, metric, context, settings,
+                               memo)
         result.tables += paper_tables(metrics_rows, keys, context, config["metrics"],
                                       result.diagrams, settings)
     return result
@@ -381,12 +389,14 @@ def compare_factor(
     metric: str,
     context: str,
     settings: CompareSettings,
+    memo: StatsMemo | None = None,
 ) -> None:
     """Compare ``factor``'s levels within every stratum of the other ``keys``; add the rows.
 
     The one loop behind a campaign's comparisons and those across campaigns:
     ranks, the omnibus test, Holm-adjusted pairs and a CD diagram per stratum.
-    ``groups``: the context's frame (:class:`Strata`, shared by its metrics).
+    ``groups``: the context's frame (:class:`Strata`, shared by its metrics); ``memo``:
+    the previous build's statistics.
     """
     lower = settings.lower(metric)
     others = [k for k in keys if k != factor]
@@ -397,7 +407,7 @@ def compare_factor(
             continue
         comparison = cmp.compare(
             members, factor, list(blocks), metric, lower, settings.alpha, levels=levels,
-            layout=groups.layout(members, factor, blocks, levels),
+            layout=groups.layout(members, factor, blocks, levels), memo=memo,
         )
         result.ranks += cmp.ranks_rows(comparison, metric, context, factor, stratum)
         result.tests.append(cmp.tests_row(comparison, metric, context, factor, stratum))
