@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
 from collections.abc import Sequence
@@ -22,6 +23,14 @@ def sha256_file(path: Path) -> str:
 
 
 def package_versions() -> dict[str, str]:
+    """The versions provenance records (a copy: callers may keep or change it)."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str]:
+    """Read once per process: each lookup scans the installed distributions (~3 ms), and a
+    build's jobs share the Snakemake process."""
     versions = {"python": sys.version.split()[0]}
     for name in PACKAGES:
         try:
