@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import threading
 
 import pytest
@@ -79,3 +80,30 @@ def test_a_child_process_error_is_its_last_line(tmp_path, monkeypatch):
     usage = tmp_path / "usage"
     with pytest.raises(ChildError, match="exit status 2|usage: python -m tcsummary.render"):
         run_module("tcsummary.render", str(usage))
+
+
+def test_templates_compile_once_per_machine_and_render_the_same(tmp_path, monkeypatch):
+    """Each report renders in a fresh process: compiled templates come from jinja2's cache."""
+    import jinja2
+
+    from tcsummary.render import report
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    repository = {"name": "repo", "roots": ["/data/repo"], "top": "", "folders": []}
+
+    def render(out):
+        report.environment.cache_clear()  # as in a new process
+        report.render_index([], [], repository, [], out)
+        return {p.name: p.read_bytes() for p in out.iterdir()}
+
+    compiled = render(tmp_path / "first")
+    stored = list((tmp_path / "tmp").glob("_jinja2-cache-*/__jinja2_*.cache"))
+    assert len(stored) >= 2  # index.html.j2, index.md.j2 and what they include
+
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("a template was compiled again")
+
+    monkeypatch.setattr(jinja2.Environment, "compile", no_compiling)
+    assert render(tmp_path / "second") == compiled
+    report.environment.cache_clear()
