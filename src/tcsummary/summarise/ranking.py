@@ -156,15 +156,11 @@ class CampaignRanking:
     blocks: list[str] = field(default_factory=list)
 
 
-def strata(
+def stratum_positions(
     frame: pd.DataFrame, others: Sequence[str]
-) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
-    """``frame``'s rows grouped by the values of ``others`` (sorted; one group without keys)."""
-    return [(values, frame.take(positions)) for values, positions in _split(frame, others)]
-
-
-def _split(frame: pd.DataFrame, others: Sequence[str]) -> list[tuple[tuple[Any, ...], list[int]]]:
-    """:func:`strata` as row positions."""
+) -> list[tuple[tuple[Any, ...], list[int]]]:
+    """``frame``'s rows grouped by the values of ``others``: each group's values and row
+    positions, sorted by values (one group of every row without keys)."""
     if not others:
         return [((), list(range(len(frame))))]
     found: dict[tuple[str, ...], tuple[tuple[Any, ...], list[int]]] = {}
@@ -188,7 +184,7 @@ class _Placement:
 
 
 class Strata:
-    """:func:`strata` of one frame, split once per list of keys.
+    """:func:`stratum_positions` of one frame, split once per list of keys, as frames.
 
     Every metric and factor of a context walks the same groups of the same frame
     (a campaign's, or a comparison's pool): splitting it again for each was a fifth
@@ -212,11 +208,11 @@ class Strata:
         return Strata(frame, self._placement)
 
     def positions(self, keys: Sequence[str]) -> list[tuple[tuple[Any, ...], list[int]]]:
-        """The groups of ``keys`` as row positions of the frame (:func:`strata`'s order)."""
+        """The groups of ``keys`` as row positions of the frame (:func:`stratum_positions`)."""
         key = tuple(keys)
         split = self._placement.split.get(key)
         if split is None:
-            split = self._placement.split[key] = _split(self.frame, key)
+            split = self._placement.split[key] = stratum_positions(self.frame, key)
         return split
 
     def __call__(self, keys: Sequence[str]) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
@@ -442,6 +438,10 @@ def paper_tables(
     if not keys or list(keys) == [CAMPAIGN_GROUP]:
         return []
     row_key, others = keys[0], list(keys[1:])
+    found_diagrams: dict[tuple[str, str], dict[str, Any]] = {}
+    for diagram in diagrams:  # the first of each metric and stratum, as a scan would find
+        if diagram["context"] == context and diagram["factor"] == row_key:
+            found_diagrams.setdefault((diagram["metric"], diagram["stratum"]), diagram)
     tables = []
     for metric in metrics:
         data = metrics_rows[(metrics_rows["context"] == context)
@@ -450,7 +450,7 @@ def paper_tables(
             continue
         lower = settings.lower(metric)
         levels = settings.level_order(row_key, hv.distinct(data[row_key]))
-        columns = [values for values, _ in strata(data, others)] if others else [()]
+        columns = [values for values, _ in stratum_positions(data, others)] if others else [()]
         by_cell = {
             tuple(hv.identity(v) for v in (record[row_key], *(record[k] for k in others))):
             record
@@ -476,9 +476,7 @@ def paper_tables(
                 continue
             best = min(means) if lower else max(means)
             stratum = labelled(others, values)
-            diagram = next((d for d in diagrams if d["metric"] == metric
-                            and d["context"] == context and d["factor"] == row_key
-                            and d["stratum"] == stratum), None)
+            diagram = found_diagrams.get((metric, stratum))
             not_worse = set(diagram["not_worse"]) if diagram else set()
             for r in body:
                 cell = r["cells"][j]
