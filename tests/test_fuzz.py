@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -134,3 +135,38 @@ def test_identity_fast_paths_write_what_json_writes(value):
 
     expected = "null" if is_missing(value) else json.dumps(value, sort_keys=True, default=str)
     assert identity(value) == expected
+
+
+def _plain_reference(value):
+    """core.values.plain as first written: the definition its fast paths must keep."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _plain_reference(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_reference(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return _plain_reference(value.item())
+    return value
+
+
+NUMPY_SCALARS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(np.float64),
+    st.floats(width=32, allow_nan=True, allow_infinity=True).map(np.float32),
+    st.integers(-(2**62), 2**62).map(np.int64), st.booleans().map(np.bool_),
+    st.text(max_size=3).map(np.str_),
+)
+VIEW_VALUES = st.recursive(
+    st.one_of(JSON_SCALARS, NUMPY_SCALARS),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.tuples(inner, inner),
+                            st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+    max_leaves=12,
+)
+
+
+@SETTINGS
+@given(value=VIEW_VALUES)
+def test_plain_fast_paths_keep_its_definition(value):
+    from tcsummary.core.values import plain
+
+    assert repr(plain(value)) == repr(_plain_reference(value))  # repr: types too

@@ -139,8 +139,14 @@ def sorted_values(values: Iterable[Any]) -> list[Any]:
 
 def plain(value: Any) -> Any:
     """Plain JSON data: NaN and infinities become null, numpy scalars numbers, tuples lists."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return value  # most of a view's leaves: nothing to convert (a third of its writing)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if kind is float:
+            return value
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
