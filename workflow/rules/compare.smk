@@ -49,11 +49,11 @@ rule compare:
         view="{where}/comparisons/{comparison}/.tcsummary/view.json",
     log:
         "{where}/comparisons/{comparison}/.tcsummary/logs/compare.log",
-    localrule: True
     # before the aggregations it does not need: while a cold build extracts, the in-process
     # slot is free; after one new run, both comparisons' renders then overlap the aggregation
     # instead of following it, two at once beside Snakemake at its largest
     priority: 1
+    localrule: True
     resources:
         mem_mb=1000,
         runtime=10,
