@@ -818,12 +818,8 @@ def compare_filled(
     # column-major, as a frame's numbers come out: the column means sum in the same order
     values = np.asfortranarray(filled.values)
     level_names = filled.levels
-    if len(values):
-        signed = values if lower_is_better else -values
-        rank_means = dist.row_ranks(signed).mean(axis=0)
-        means = values.mean(axis=0)
-    else:
-        rank_means = means = np.full(len(level_names), NAN)
+    rank_means = level_mean_ranks(values, lower_is_better)
+    means = values.mean(axis=0) if len(values) else np.full(len(level_names), NAN)
     rank_records = [
         {"level": lv, "mean_rank": float(r), "mean": float(m)}
         for lv, r, m in zip(level_names, rank_means, means, strict=True)
