@@ -4,7 +4,7 @@ Usage: python bench/profile_summary.py PROFILE.txt [--rate 200] [--top 25]
 
 py-spy's ``--format raw`` writes one line per distinct stack, ``frame;frame;... count``
 (with ``--threads`` the first frame names the thread). Jobs run as threads of the Snakemake
-process, so a job is the ``tcsummary.jobs`` function on the stack; parse-time work
+process, so a job is a ``tcsummary.jobs`` function on the stack; parse-time work
 (discovery, snapshots) is everything under ``plan_build``. Prints seconds (samples / rate).
 """
 
@@ -15,7 +15,7 @@ import re
 from collections import Counter
 
 JOB = re.compile(r"^(extract|aggregate|tcbench_files|problems|render|compare|render_comparison|"
-                 r"index) \(tcsummary/jobs\.py")
+                 r"index) \(tcsummary/jobs/\w+\.py")
 
 
 def frames(line: str) -> tuple[list[str], int]:

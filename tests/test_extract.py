@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from tcsummary import jobs
+from tcsummary.jobs.extract import extract as extract_job
 from tcsummary.core.workers import close_pools, pool
 from tcsummary.plan.batches import batch_manifest, extractions_pending
 from tcsummary.summarise.extract import (
@@ -110,9 +110,9 @@ def test_the_builds_last_extraction_ends_the_worker_processes(modern_repo, tmp_p
     started = pool(2)
     started.start()
     processes = [w.process for w in started._started]
-    jobs.extract(*pairs[0], workers=2, batches=pairs)  # "b" still to do: the workers stay
+    extract_job(*pairs[0], workers=2, batches=pairs)  # "b" still to do: the workers stay
     assert pool(2) is started and all(p.poll() is None for p in processes)
-    jobs.extract(*pairs[1], workers=2, batches=pairs)
+    extract_job(*pairs[1], workers=2, batches=pairs)
     assert pool(2) is not started  # closed and forgotten: a later call starts new ones
     assert all(p.wait(timeout=10) == 0 for p in processes)
     close_pools()

@@ -9,7 +9,8 @@ import threading
 
 import pytest
 
-from tcsummary import jobs
+from tcsummary.jobs.problems import problems
+from tcsummary.jobs.render import render
 from tcsummary.core.child import ChildError, run_module
 from tcsummary.core.errors import StrictError
 from tcsummary.core.logs import job_log
@@ -19,7 +20,7 @@ def test_a_job_logs_what_it_did(tmp_path):
     source = tmp_path / "problems.json"
     source.write_text("[]")
     log = tmp_path / "logs" / "problems.log"
-    note = jobs.problems(source, tmp_path / "problems.csv", log=log)
+    note = problems(source, tmp_path / "problems.csv", log=log)
     assert note == "0 repository problems"
     assert log.read_text().splitlines() == [
         "INFO tcsummary.jobs: problems: started",
@@ -32,7 +33,7 @@ def test_a_failing_job_leaves_its_traceback_and_reason(tmp_path):
     source.write_text(json.dumps([{"hash": "", "path": "artifacts/x", "problem": "stray"}]))
     log = tmp_path / "problems.log"
     with pytest.raises(StrictError):
-        jobs.problems(source, tmp_path / "problems.csv", strict=True, log=log)
+        problems(source, tmp_path / "problems.csv", strict=True, log=log)
     text = log.read_text()
     assert "Traceback (most recent call last)" in text
     assert text.splitlines()[-1] == "ERROR tcsummary.jobs: reason: artifacts/x: stray"
@@ -63,7 +64,7 @@ def test_a_render_failing_in_its_child_process_names_the_reason(tmp_path):
     log = tmp_path / "render.log"
     missing = tmp_path / "view.json"
     with pytest.raises(ChildError, match=r"FileNotFoundError: .*view\.json") as caught:
-        jobs.render(missing, tmp_path / "out", log=log)
+        render(missing, tmp_path / "out", log=log)
     assert "\n" not in str(caught.value)
     text = log.read_text()
     assert "tcsummary.render, in a child process:" in text

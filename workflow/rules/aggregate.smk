@@ -79,7 +79,7 @@ rule aggregate:
     params:
         values=aggregate_params,
     run:
-        from tcsummary.jobs import aggregate
+        from tcsummary.jobs.aggregate import aggregate
 
         out = (output.runs.rsplit("/", 1)[0], output.view)
         aggregate(
@@ -101,13 +101,14 @@ rule tcbench_files:
         runsinfo="{summary}/{campaign}/runsinfo_{key}_{value}.parquet",
     log:
         "{summary}/.tcsummary/{campaign}/logs/tcbench_{key}_{value}.log",
+    priority: 1
     localrule: True
     resources:
         mem_mb=1000,
         runtime=10,
         in_process=1,
     run:
-        from tcsummary.jobs import tcbench_files
+        from tcsummary.jobs.aggregate import tcbench_files
 
         tcbench_files(
             input.tables,

@@ -61,7 +61,7 @@ rule compare:
     params:
         values=compare_params,
     run:
-        from tcsummary.jobs import compare
+        from tcsummary.jobs.compare import compare
 
         out = output.ranks.rsplit("/", 1)[0]
         compare(input.values, out, output.view, **params.values, log=log[0])
@@ -86,6 +86,6 @@ rule render_comparison:
         "{where}/comparisons/{comparison}/.tcsummary/logs/render.log",
     localrule: True
     run:
-        from tcsummary.jobs import render_comparison
+        from tcsummary.jobs.compare import render_comparison
 
         render_comparison(input.view, output.html.rsplit("/", 1)[0], log=log[0])

@@ -31,7 +31,7 @@ rule extract:
         runtime=10,
         extraction=1,
     run:
-        from tcsummary.jobs import extract
+        from tcsummary.jobs.extract import extract
 
         extract(
             input[0], output[0], config["workers"], BUILD.extractions(), log=log[0]

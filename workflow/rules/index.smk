@@ -21,7 +21,7 @@ rule index:
     params:
         values=index_params,
     run:
-        from tcsummary.jobs import index
+        from tcsummary.jobs.index import index
 
         out = output.html.rsplit("/", 1)[0]
         index(input.cards, input.problems, out, **params.values, log=log[0])
@@ -48,7 +48,7 @@ rule top_index:
     params:
         values=top_index_params,
     run:
-        from tcsummary.jobs import top_index
+        from tcsummary.jobs.index import top_index
 
         out = output.html.rsplit("/", 1)[0]
         top_index(input.cards, out, **params.values, log=log[0])

@@ -18,6 +18,6 @@ rule problems:
     params:
         values=problems_params,
     run:
-        from tcsummary.jobs import problems
+        from tcsummary.jobs.problems import problems
 
         problems(input.found, output[0], **params.values, log=log[0])

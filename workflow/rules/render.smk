@@ -30,6 +30,6 @@ rule render:
         mem_mb=500,
         runtime=10,
     run:
-        from tcsummary.jobs import render
+        from tcsummary.jobs.render import render
 
         render(input.view, output.html.rsplit("/", 1)[0], log=log[0])

@@ -1,6 +1,6 @@
 """Render a view in a process of its own: ``python -m tcsummary.render KIND VIEW OUT_DIR``.
 
-What the workflow's render jobs run (:func:`tcsummary.jobs.render`): only the render
+What the workflow's render jobs run (:func:`tcsummary.jobs.render.render`): only the render
 stage is imported (jinja2, no pandas), so a report renders on a core of its own while
 the in-process jobs go on. ``KIND`` is ``campaign`` or ``comparison``; prints the number
 of figures written.

@@ -36,7 +36,7 @@ def group_label(keys: Sequence[str], record: dict[str, Any]) -> str:
 class CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """Templates compiled once per user and machine instead of in every render process.
 
-    Each report renders in a process of its own (:func:`tcsummary.jobs._render`), and
+    Each report renders in a process of its own (:func:`tcsummary.jobs.render.render_in_child`), and
     compiling its templates was a third of that process's time (~0.15 of ~0.45 s). Jinja2
     keeps the compiled code in a per-user folder of the temporary directory (it creates it
     0700 and refuses one it does not own) and compiles again a template whose source
