@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from tcsummary.jobs.extract import extract as extract_job
 from tcsummary.core.workers import close_pools, pool
+from tcsummary.jobs.extract import extract as extract_job
 from tcsummary.plan.batches import batch_manifest, extractions_pending
 from tcsummary.summarise.extract import (
     MIN_POOL_RUNS,
@@ -128,3 +128,22 @@ def test_aggregation_reads_records_without_what_only_the_memo_needs(modern_repo,
     for record in records:
         kept = {k: v for k, v in record.items() if k not in ("files", "digest")}
         assert read[record["hash"]] == kept
+
+
+def test_manifests_built_in_worker_processes_equal_the_ones_built_here(modern_repo, monkeypatch):
+    from tcsummary.plan import batches as B
+
+    artifacts, hashes, _ = _batch(modern_repo)
+    (artifacts / hashes[1] / "test-script_conf_mtx.csv").unlink()  # a missing file is listed too
+    plan = [(str(artifacts), hashes[:3], CONTEXTS), (str(artifacts), hashes[3:], CONTEXTS[:1])]
+    here = B.batch_manifests(plan, workers=1)
+    assert here == [batch_manifest(artifacts, h, c) for _, h, c in plan]
+    monkeypatch.setattr(B, "PARALLEL_MANIFEST_RUNS", 1)
+    calls = []
+    real_map = B.map_chunks
+    monkeypatch.setattr(B, "map_chunks", lambda *a, **k: calls.append(a[2]) or real_map(*a, **k))
+    try:
+        assert B.batch_manifests(plan, workers=2) == here
+    finally:
+        close_pools()
+    assert calls == [2]  # the workers were asked for

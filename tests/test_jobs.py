@@ -9,11 +9,11 @@ import threading
 
 import pytest
 
-from tcsummary.jobs.problems import problems
-from tcsummary.jobs.render import render
 from tcsummary.core.child import ChildError, run_module
 from tcsummary.core.errors import StrictError
 from tcsummary.core.logs import job_log
+from tcsummary.jobs.problems import problems
+from tcsummary.jobs.render import render
 
 
 def test_a_job_logs_what_it_did(tmp_path):

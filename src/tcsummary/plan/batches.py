@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..core.parallel import map_chunks
 from ..read.artifacts import file_entries, wanted_files
 
 #: Runs per extraction job before a campaign is split into batches by hash prefix.
@@ -42,6 +43,29 @@ def batch_manifest(artifacts: Path, hashes: list[str], contexts: tuple[str, ...]
     runs = {h: file_entries(os.path.join(base, h), wanted) for h in hashes}
     document = {"artifacts": str(artifacts), "contexts": list(contexts), "runs": runs}
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+#: A batch: its artifacts folder, run hashes and contexts (what its manifest lists).
+Batch = tuple[str, list[str], tuple[str, ...]]
+
+#: From this many runs on, the manifests are built in worker processes: one stat call per
+#: artifact file, ~70,000 at 10,000 runs (0.31 s in one process), on every build.
+PARALLEL_MANIFEST_RUNS = 2000
+
+
+def _manifests(batches: list[Batch]) -> list[bytes]:
+    return [batch_manifest(Path(folder), hashes, contexts) for folder, hashes, contexts in batches]
+
+
+def batch_manifests(batches: Sequence[Batch], workers: int = 1) -> list[bytes]:
+    """:func:`batch_manifest` of each batch, in order; in ``workers`` processes for many runs.
+
+    Planning asks for them on every build, no-op included, since only they notice an
+    artifact file that changed while its run's Aim data did not.
+    """
+    runs = sum(len(hashes) for _, hashes, _ in batches)
+    wanted = workers if runs >= PARALLEL_MANIFEST_RUNS else 1
+    return map_chunks(_manifests, list(batches), wanted, min_items=2)
 
 
 def extractions_pending(batches: Iterable[tuple[str, str]]) -> bool:

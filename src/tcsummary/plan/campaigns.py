@@ -28,7 +28,7 @@ from ..read.aim_reader import run_status
 from ..read.discovery import RepositoryState, cache_path, discover_runs, repository_state
 from ..read.inventory import artifact_problems, unreadable_problems
 from ..read.shards import MergedRuns, merge_runs
-from .batches import batch_manifest, batch_names
+from .batches import batch_manifests, batch_names
 from .selection import (
     CampaignSettings,
     ConfigError,
@@ -265,11 +265,14 @@ def plan_repository(
     problems += stale_folders(roots[0], summary, set(memo.folders))
     save(plan.problems, json.dumps(problems, indent=1).encode())
     if write:
+        paths, batches = [], []
         for campaign in plan.campaigns.values():
             for batch, batch_hashes in campaign.batches.items():
                 artifacts = roots[campaign.batch_shards[batch]] / "artifacts"
-                manifest = batch_manifest(artifacts, batch_hashes, campaign.settings.contexts)
-                save(plan.manifest(campaign.folder, batch), manifest)
+                paths.append(plan.manifest(campaign.folder, batch))
+                batches.append((str(artifacts), batch_hashes, campaign.settings.contexts))
+        for path, manifest in zip(paths, batch_manifests(batches, workers), strict=True):
+            save(path, manifest)
     return plan
 
 
