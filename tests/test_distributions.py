@@ -125,7 +125,9 @@ def test_studentized_range_outside_the_table_asks_scipy():
         )
 
 
-@pytest.mark.parametrize("module", ["tcsummary.jobs.aggregate", "tcsummary.jobs.compare", "tcsummary.cli.main"])
+@pytest.mark.parametrize(
+    "module", ["tcsummary.jobs.aggregate", "tcsummary.jobs.compare", "tcsummary.cli.main"]
+)
 def test_a_campaign_comparison_never_imports_scipy_stats(module):
     """The point of the module: aggregation and comparison stay clear of the ~1 s import."""
     code = (
