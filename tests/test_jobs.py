@@ -108,3 +108,20 @@ def test_templates_compile_once_per_machine_and_render_the_same(tmp_path, monkey
     monkeypatch.setattr(jinja2.Environment, "compile", no_compiling)
     assert render(tmp_path / "second") == compiled
     report.environment.cache_clear()
+
+
+def test_an_extraction_job_imports_neither_pandas_nor_scipy():
+    """Its workers start at once while another job thread imports them (~0.4 s)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tcsummary.jobs.extract import extract\n"
+        "from tcsummary.jobs.render import render\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'scipy', 'pyarrow'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
