@@ -101,7 +101,6 @@ rule tcbench_files:
         runsinfo="{summary}/{campaign}/runsinfo_{key}_{value}.parquet",
     log:
         "{summary}/.tcsummary/{campaign}/logs/tcbench_{key}_{value}.log",
-    priority: 1
     localrule: True
     resources:
         mem_mb=1000,
