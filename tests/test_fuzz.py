@@ -170,3 +170,48 @@ def test_plain_fast_paths_keep_its_definition(value):
     from tcsummary.core.values import plain
 
     assert repr(plain(value)) == repr(_plain_reference(value))  # repr: types too
+
+
+class _Text(str):
+    """A str subclass: kinds() must decide it value by value, as before its fast path."""
+
+
+HPARAM_CELLS = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from([0.5, -0.0, math.nan, 2.0]),
+    st.sampled_from(["a", "32", ""]), st.builds(_Text, st.sampled_from(["x", "1"])),
+    st.lists(st.integers(0, 3), max_size=2), st.tuples(st.integers(0, 3)),
+    st.dictionaries(st.sampled_from(["k"]), st.integers(0, 2), max_size=1),
+)
+
+
+def _column_reference(values):
+    """core.values.column as first written: the definition its fast paths must keep."""
+    from tcsummary.core.values import _kinds_of_each, as_written, cell
+
+    if len(_kinds_of_each(values)) <= 1:
+        return [cell(v) for v in values]
+    return [as_written(v) for v in values]
+
+
+@SETTINGS
+@given(values=st.lists(HPARAM_CELLS, max_size=8))
+def test_kinds_and_column_fast_paths_keep_their_definition(values):
+    from tcsummary.core.values import _kinds_of_each, column, kinds
+
+    assert kinds(values) == _kinds_of_each(values)
+    assert kinds(iter(values)) == _kinds_of_each(values)
+    got, expected = column(values), _column_reference(values)
+    assert [type(v) for v in got] == [type(v) for v in expected]
+    assert json.dumps(got, default=repr) == json.dumps(expected, default=repr)
+
+
+@SETTINGS
+@given(rows=st.lists(st.dictionaries(st.sampled_from(["a", "b", "seed"]), HPARAM_CELLS,
+                                     max_size=3), min_size=1, max_size=6))
+def test_varying_keys_is_two_identities_among_the_runs(rows):
+    from tcsummary.core.values import identity
+    from tcsummary.plan.grid import varying_keys
+
+    names = sorted({k for row in rows for k in row})
+    expected = [k for k in names if len({identity(row.get(k)) for row in rows}) > 1]
+    assert varying_keys(rows, exclude=()) == expected

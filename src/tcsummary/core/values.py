@@ -73,8 +73,28 @@ def identities(values: Iterable[Any]) -> list[str]:
 _ESCAPED = frozenset('"\\')
 
 
+#: The kind of each plain type's values (bool before int: ``True`` is not a number here).
+_KIND_OF = {bool: "bool", int: "number", float: "number", str: "text", dict: "mapping",
+            list: "list", tuple: "list", type(None): ""}
+
+
 def kinds(values: Iterable[Any]) -> set[str]:
-    """The kinds of the non-missing values: number, bool, text, list or mapping."""
+    """The kinds of the non-missing values: number, bool, text, list or mapping.
+
+    Decided per type when every value is of a plain type (a column of thousands of runs
+    holds one or two), value by value otherwise.
+    """
+    values = values if isinstance(values, list) else list(values)
+    types = set(map(type, values))
+    if not types <= _KIND_OF.keys():
+        return _kinds_of_each(values)
+    found = {_KIND_OF[t] for t in types if t is not float} - {""}
+    if float in types and any(type(v) is float and not math.isnan(v) for v in values):
+        found.add("number")
+    return found
+
+
+def _kinds_of_each(values: Iterable[Any]) -> set[str]:
     found = set()
     for value in values:
         if is_missing(value):
@@ -99,7 +119,10 @@ def column(values: list[Any]) -> list[Any]:
     mixing kinds (``32`` and ``"32"``, ``1`` and ``True``) holds each value's
     JSON text instead, so every run is kept and each value reads as written.
     """
-    if len(kinds(values)) <= 1:
+    found = kinds(values)
+    if len(found) <= 1:
+        if found <= {"number", "bool", "text"}:
+            return list(values)  # no container: every cell is the value itself
         return [cell(v) for v in values]
     return [as_written(v) for v in values]
 

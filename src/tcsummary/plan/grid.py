@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,19 +20,39 @@ from ..core.model import CAMPAIGN_KEYS, FINISHED, STATUSES, RunInfo
 
 def varying_hparams(runs: Sequence[RunInfo], exclude: Iterable[str] = CAMPAIGN_KEYS) -> list[str]:
     """hparams with more than one distinct value among ``runs`` (missing counts as a value)."""
+    return varying_keys([r.hparams for r in runs], exclude)
+
+
+def varying_keys(
+    hparams: Sequence[Mapping[str, Any]], exclude: Iterable[str] = CAMPAIGN_KEYS
+) -> list[str]:
+    """:func:`varying_hparams` of runs given by their hparams (no run objects to build:
+    a comparison asks it of 10,000 records)."""
     excluded = set(exclude)
-    names = sorted({k for r in runs for k in r.hparams} - excluded)
-    return [name for name in names if _varies(runs, name)]
+    names = sorted({k for h in hparams for k in h} - excluded)
+    return [name for name in names if _varies(hparams, name)]
 
 
-def _varies(runs: Sequence[RunInfo], name: str) -> bool:
-    """Whether ``name`` has two distinct values (stops at the first difference)."""
+def _varies(hparams: Sequence[Mapping[str, Any]], name: str) -> bool:
+    """Whether ``name`` has two distinct values (stops at the first difference).
+
+    A column repeats a few values over thousands of runs: the identity of a text,
+    integer, boolean or missing value is computed once per distinct value.
+    """
     first: str | None = None
-    for run in runs:
-        value = hv.identity(run.hparams.get(name))
+    known: dict[tuple[type, Any], str] = {}
+    for h in hparams:
+        value = h.get(name)
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            value_id = known.get((kind, value))
+            if value_id is None:
+                value_id = known[(kind, value)] = hv.identity(value)
+        else:
+            value_id = hv.identity(value)
         if first is None:
-            first = value
-        elif value != first:
+            first = value_id
+        elif value_id != first:
             return True
     return False
 

@@ -24,9 +24,9 @@ from typing import Any
 import pandas as pd
 
 from ..core import values as hv
-from ..core.model import CAMPAIGN_KEYS, RunInfo, is_replicate_key
+from ..core.model import CAMPAIGN_KEYS, is_replicate_key
 from ..plan.comparisons import PSEUDO_KEYS, REPOSITORY, SOURCE
-from ..plan.grid import varying_hparams
+from ..plan.grid import varying_keys
 from . import comparisons as cmp
 from . import stats
 from .campaign import exclusion_reason
@@ -109,8 +109,7 @@ def choose_axes(settings: dict[str, Any], per_source: Sequence[list[dict[str, An
     """Factors, blocks and configuration keys: configured, else from what varies inside sources."""
     inside: set[str] = set()
     for records in per_source:
-        runs = [RunInfo(hash=r["hash"], hparams=r["hparams"]) for r in records]
-        inside |= set(varying_hparams(runs, exclude=CAMPAIGN_KEYS))
+        inside |= set(varying_keys([r["hparams"] for r in records], exclude=CAMPAIGN_KEYS))
     replicate = sorted(k for k in inside if is_replicate_key(k))
     configuration = sorted(k for k in inside if not is_replicate_key(k))
     factor = settings["factor"]

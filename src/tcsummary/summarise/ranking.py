@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 
 from ..core import values as hv
-from ..core.model import CAMPAIGN_KEYS, RunInfo, is_replicate_key
-from ..plan.grid import varying_hparams
+from ..core.model import CAMPAIGN_KEYS, is_replicate_key
+from ..plan.grid import varying_keys
 from ..plan.selection import ALL_RUNS, CAMPAIGN_GROUP
 from . import comparisons as cmp
 from . import stats
@@ -85,9 +85,9 @@ def block_keys(
     """The grid axes runs are paired by: varying replicate hparams that are not group keys."""
     if settings.blocks is not None:
         return [b for b in settings.blocks if b not in groupby]
-    runs = [RunInfo(hash=r.hash, hparams=r.record["hparams"]) for r in rows if r.included]
+    hparams = [r.record["hparams"] for r in rows if r.included]
     return [
-        k for k in varying_hparams(runs, exclude=CAMPAIGN_KEYS)
+        k for k in varying_keys(hparams, exclude=CAMPAIGN_KEYS)
         if is_replicate_key(k) and k not in groupby
     ]
 
