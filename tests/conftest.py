@@ -127,6 +127,14 @@ def corrupt_rocksdb(root: Path, victim: str) -> None:
             entry.write_bytes(b"\x13garbage\x00" * 64)
 
 
+def fresh_python_prints(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter (import hygiene: what a module pulls in)."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
 def workflow_config(**overrides):
     """A validated config as the workflow sees it: the schema's defaults, then ``overrides``."""
     import yaml

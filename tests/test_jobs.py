@@ -8,6 +8,7 @@ import tempfile
 import threading
 
 import pytest
+from conftest import fresh_python_prints
 
 from tcsummary.core.child import ChildError, run_module
 from tcsummary.core.errors import StrictError
@@ -112,16 +113,10 @@ def test_templates_compile_once_per_machine_and_render_the_same(tmp_path, monkey
 
 def test_an_extraction_job_imports_neither_pandas_nor_scipy():
     """Its workers start at once while another job thread imports them (~0.4 s)."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from tcsummary.jobs.extract import extract\n"
         "from tcsummary.jobs.render import render\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'scipy', 'pyarrow'}))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert fresh_python_prints(code) == "[]"
