@@ -199,17 +199,3 @@ def test_planning_ends_the_worker_processes_it_started(modern_repo, tmp_path):
     assert pool(2) is not started
     assert all(p.wait(timeout=10) == 0 for p in processes)
     close_pools()
-
-
-def test_the_build_s_last_comparison_goes_after_the_aggregations():
-    """Priorities: extractions 3, comparisons 2, aggregations 1, the last comparison 0."""
-    from pathlib import Path
-    from types import SimpleNamespace
-
-    from tcsummary.plan.build import Build
-
-    folders = ["/out/comparisons/a", "/out/comparisons/b", "/out/comparisons/c"]
-    build = Build([], comparisons=[SimpleNamespace(folder=Path(f)) for f in folders])
-    assert [build.compare_priority(f) for f in folders] == [2, 2, 0]
-    alone = Build([], comparisons=[SimpleNamespace(folder=Path(folders[0]))])
-    assert alone.compare_priority(folders[0]) == 0

@@ -72,8 +72,6 @@ rule aggregate:
         tcbench="{summary}/.tcsummary/{campaign}/tcbench.pkl",
     log:
         "{summary}/.tcsummary/{campaign}/logs/aggregate.log",
-    # after extractions (3) and comparisons (2), before the build's last comparison (0)
-    priority: 1
     resources:
         mem_mb=1000,
         runtime=10,

@@ -130,12 +130,6 @@ def get_batch_manifest(wildcards):
     return str(repository(wildcards).manifest(wildcards.campaign, wildcards.batch))
 
 
-def get_compare_priority(wildcards):
-    return BUILD.compare_priority(
-        f"{wildcards.where}/comparisons/{wildcards.comparison}"
-    )
-
-
 def get_snapshot(wildcards):
     return str(campaign_plan(wildcards).snapshot)
 

@@ -49,11 +49,10 @@ rule compare:
         view="{where}/comparisons/{comparison}/.tcsummary/view.json",
     log:
         "{where}/comparisons/{comparison}/.tcsummary/logs/compare.log",
-    # before the aggregations it does not need, but the build's last comparison after them
-    # (Build.compare_priority): while a cold build extracts the in-process slot is free, and
-    # after one new run the renders overlap the aggregation instead of following it, two at
-    # once beside Snakemake at its largest, and the build ends on a comparison's short render
-    priority: get_compare_priority
+    # before the aggregations it does not need: while a cold build extracts, the in-process
+    # slot is free; after one new run, both comparisons' renders then overlap the aggregation
+    # instead of following it, two at once beside Snakemake at its largest
+    priority: 1
     localrule: True
     resources:
         mem_mb=1000,

@@ -12,9 +12,9 @@
 # on the same cores, for no speed and their memory. On SLURM the profile sets this rule's
 # threads to the processes it runs. The build's last extraction ends the worker
 # processes (they would idle beside the aggregations until their 2 s timeout), and
-# extractions go first (`priority`, above every other rule's): the workers are gone
-# before the aggregations and comparisons grow the build's process. Cold 1,000-run
-# build: summed peak RSS of the build's processes 312-318 -> 275-278 MB, wall 7.3 -> 7.1 s.
+# extractions go first (`priority`): the workers are gone before the aggregations and
+# comparisons grow the build's process. Cold 1,000-run build: summed peak RSS of the
+# build's processes 312-318 -> 275-278 MB, wall 7.3 -> 7.1 s.
 
 
 rule extract:
@@ -24,7 +24,7 @@ rule extract:
         "{summary}/.tcsummary/{campaign}/extract/{batch}.json",
     log:
         "{summary}/.tcsummary/{campaign}/logs/extract-{batch}.log",
-    priority: 3
+    priority: 1
     threads: 1
     resources:
         mem_mb=500,

@@ -69,19 +69,6 @@ class Build:
             for batch in campaign.batches
         ]
 
-    def compare_priority(self, folder: str) -> int:
-        """A comparison job's priority: 2 (before the aggregations, 1), but the build's last
-        comparison 0 (after them; extractions are 3).
-
-        Comparisons read only their sources' values files, so while a cold build extracts
-        they fill the in-process slot, and after one new run the first ones' renders overlap
-        the aggregation. The last one goes after the aggregation: the build then ends on a
-        comparison's render (~0.2 s) rather than the campaign's (~0.28 s, which overlaps that
-        comparison instead). One new run among 1,000, four interleaved pairs: 2.55-2.58 ->
-        2.51-2.52 s; cold builds unchanged (their comparisons run while extractions do).
-        """
-        return 0 if self.comparisons and folder == str(self.comparisons[-1].folder) else 2
-
     def reports(self) -> list[str]:
         """Final files of every campaign, index and comparison (what ``rule all`` asks for)."""
         files = []
