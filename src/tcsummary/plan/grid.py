@@ -34,27 +34,9 @@ def varying_keys(
 
 
 def _varies(hparams: Sequence[Mapping[str, Any]], name: str) -> bool:
-    """Whether ``name`` has two distinct values (stops at the first difference).
-
-    A column repeats a few values over thousands of runs: the identity of a text,
-    integer, boolean or missing value is computed once per distinct value.
-    """
-    first: str | None = None
-    known: dict[tuple[type, Any], str] = {}
-    for h in hparams:
-        value = h.get(name)
-        kind = type(value)
-        if kind is str or kind is int or kind is bool or value is None:
-            value_id = known.get((kind, value))
-            if value_id is None:
-                value_id = known[(kind, value)] = hv.identity(value)
-        else:
-            value_id = hv.identity(value)
-        if first is None:
-            first = value_id
-        elif value_id != first:
-            return True
-    return False
+    """Whether ``name`` has two distinct values (identities computed once per distinct text
+    or integer: a column repeats a few values over thousands of runs)."""
+    return len(set(hv.identities(h.get(name) for h in hparams))) > 1
 
 
 @dataclass
