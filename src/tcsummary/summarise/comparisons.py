@@ -1017,7 +1017,7 @@ def variance_components(
     """
     if layout is None:
         layout = variance_layout(frame, split, seed)
-    numbers = [_number(raw) for raw in frame[value].tolist()]
+    numbers = numbers_of(frame[value])
     if memo is None:
         return _variance_components(layout, numbers)
     key = memo_key("variance", layout.digest, floats(numbers))
