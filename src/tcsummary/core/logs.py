@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import TcsummaryError
-from .memory import release_freed_memory
+from .memory import gc_paused, release_freed_memory
 
 ROOT_LOGGER = "tcsummary"
 FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -77,12 +77,20 @@ def job_log(path: Path | str | None, job: str) -> Iterator[logging.Logger]:
 
 
 def logged_job(func: F) -> F:
-    """A rule's package function: takes ``log=<path>``, logs what it returns, or why it failed."""
+    """A rule's package function: takes ``log=<path>``, logs what it returns, or why it failed.
+
+    The body runs with the cyclic garbage collector paused (:func:`gc_paused`): a job builds
+    hundreds of thousands of objects and makes no reference cycles (an aggregation of 2,500
+    runs leaves 64 small closure objects for the collector, a comparison 33), so each
+    collection it triggered walked the Snakemake process's whole heap for nothing. One new
+    run among 10,000: the collector's time in the build 0.42 -> 0.16 s (0.15 s of the rest
+    is Snakemake's own start-up), wall 5.72 -> 5.09 s, peak RSS unchanged.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, log: Path | str | None = None, **kwargs: Any) -> Any:
         try:
-            with job_log(log, func.__name__) as logger:
+            with job_log(log, func.__name__) as logger, gc_paused():
                 note = func(*args, **kwargs)
                 logger.info("%s: %s", func.__name__, note)
                 return note

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..core import values as hv
 from ..core.files import remove_stale_temporaries, write_if_changed
-from ..core.memory import release_freed_memory
+from ..core.memory import gc_paused, release_freed_memory
 from ..core.workers import close_pools
 from ..read.aim_reader import aim_dir_of
 from ..read.discovery import cache_path
@@ -243,12 +243,13 @@ def plan_build(
                         timeout_seconds=float(config["wait_timeout_minutes"]) * 60,
                         cache=cache_path(summary / WORK_DIR, spec.roots, i),
                     )
-        plans.append(
-            plan_repository(
-                list(spec.roots), summary, selection, wanted,
-                workers=int(config["workers"]), write=main_process, name=spec.name,
+        with gc_paused():  # planning makes no reference cycles: a collection walks for nothing
+            plans.append(
+                plan_repository(
+                    list(spec.roots), summary, selection, wanted,
+                    workers=int(config["workers"]), write=main_process, name=spec.name,
+                )
             )
-        )
     comparisons = plan_comparisons(config["comparisons"], plans, target, config["metrics"])
     # the records read to plan are garbage now; the jobs run in this same process. The
     # worker processes that read them would idle 2 s beside the first jobs (~20 MB each
