@@ -212,6 +212,11 @@ def test_reports_runs_and_exclusions(built):
     index = (summary / "index.md").read_text()
     no_campaign = next(line for line in index.splitlines() if "_no_campaign/report.md" in line)
     assert "**all runs**" in no_campaign and "campaign_id=" not in index
+    # its one run has no interval: said so, not "± –"
+    assert "(one run, no interval)" in no_campaign and "± –" not in no_campaign
+    report = (summary / "_no_campaign" / "report.md").read_text()
+    assert "from a single run" in report and "± –" not in report.split("## Tables")[0]
+    assert "1 run:" in report and "over 1 run." in report
     assert tree_state(root) == before  # nothing written into .aim/ or artifacts/
 
 

@@ -22,7 +22,7 @@ from ..core.files import safe_name, write_text
 from ..plan.selection import ALL_RUNS, CAMPAIGN_GROUP
 from . import svg
 from .cd_diagram import cd_diagram
-from .text import fmt, iso_utc, latex_escape, markdown_escape, statuses
+from .text import fmt, interval, iso_utc, latex_escape, markdown_escape, runs, statuses
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -87,6 +87,8 @@ def environment(kind: str) -> jinja2.Environment:
         **({"finalize": finalize} if finalize else {}),
     )
     env.filters["fmt"] = fmt
+    env.filters["interval"] = interval
+    env.filters["runs"] = runs
     env.filters["statuses"] = statuses
     return env
 

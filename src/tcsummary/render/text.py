@@ -38,6 +38,22 @@ def fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def runs(count: Any) -> str:
+    """``1 run``, ``5 runs``."""
+    return f"{count} run" if count == 1 else f"{count} runs"
+
+
+def interval(half: Any, runs: Any, digits: int = 2) -> str:
+    """What follows a mean in a sentence: `` ± 1.23``, or why there is no interval.
+
+    A configuration of one run has no ci95; "66.27 ± –" read like a missing value.
+    """
+    text = fmt(half, digits)
+    if text != "–":
+        return f" ± {text}"
+    return " (one run, no interval)" if runs == 1 else " (no interval)"
+
+
 def statuses(by_status: dict[str, int]) -> str:
     """``36 finished, 1 unfinished``: the statuses that occur, with their run counts."""
     return ", ".join(f"{n} {status}" for status, n in by_status.items() if n)
