@@ -548,3 +548,39 @@ def test_a_21_group_campaign_reads_in_a_browser(tmp_path):
     _check_in_browser(folder / "report.html", tmp_path / "21-open.png")
     folded = _check_in_browser(folder / "report.html", tmp_path / "21.png", expand_details=False)
     assert folded.document_height < 20_000  # details folded: the answer and tables first
+
+
+def test_two_level_rankings_fold_beneath_the_diagrams_that_rank_three_or_more(built, tmp_path):
+    """A two-level diagram is one Wilcoxon test drawn; with real rankings beside it, it is
+    folded away (a campaign's page was 18 diagrams long, 12 of them such pairs)."""
+    import json
+
+    from tcsummary.example import AUGMENTATIONS
+
+    root = tmp_path / "repo"  # 3 augmentations x 2 sizes x 3 splits: both kinds of diagram
+    specs = [RunSpec(aug, dim, 12345, split, "1700000000", i) for i, (aug, dim, split) in
+             enumerate((a, d, s) for a in AUGMENTATIONS[:3] for d in (32, 64) for s in range(3))]
+    write_example(root, specs=specs, seed=7, system_params=False)
+    build(root, tmp_path / "w")
+    checked = []
+    for repo in (root, built[0]):  # and the shared build's campaigns: two-level ones only
+        for view_path in sorted((repo / "campaign_summary" / ".tcsummary").glob("1*/view.json")):
+            view = json.loads(view_path.read_text())
+            primary = view["settings"]["metrics"][0]
+            levels = [sum(rank is not None for _, rank in d["ranks"])
+                      for d in view["diagrams"] if d["metric"] == primary]
+            levels = [n for n in levels if n]
+            html = (view_path.parents[2] / view_path.parent.name / "report.html").read_text()
+            start = html.index('id="cd"')
+            section = html[start:html.index("</section>", start)]
+            several, pairs = sum(n > 2 for n in levels), sum(n <= 2 for n in levels)
+            if several and pairs:
+                shown, folded = section.split("Two-level rankings on")
+                assert shown.count("<svg") == several
+                assert folded.split("</details>")[0].count("<svg") == pairs
+            else:
+                assert "Two-level rankings" not in section
+                primary_part = section.split("Rankings on the other metrics")[0]
+                assert primary_part.count("<svg") == len(levels)
+            checked.append((several, pairs))
+    assert any(s and p for s, p in checked) and any(p and not s for s, p in checked)

@@ -196,6 +196,7 @@ def diagram_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({
             **item,
             "title": title,
+            "levels": len(ranked),
             "figure": cd_diagram(
                 ranked, cd,
                 f"{title}: mean rank over {item['blocks']} blocks", note=item["note"] or "",
