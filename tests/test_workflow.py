@@ -570,14 +570,20 @@ def test_two_level_rankings_fold_beneath_the_diagrams_that_rank_three_or_more(bu
             levels = [sum(rank is not None for _, rank in d["ranks"])
                       for d in view["diagrams"] if d["metric"] == primary]
             levels = [n for n in levels if n]
-            html = (view_path.parents[2] / view_path.parent.name / "report.html").read_text()
+            html_path = view_path.parents[2] / view_path.parent.name / "report.html"
+            html = html_path.read_text()
             start = html.index('id="cd"')
             section = html[start:html.index("</section>", start)]
             several, pairs = sum(n > 2 for n in levels), sum(n <= 2 for n in levels)
+            markdown = html_path.with_suffix(".md").read_text()
+            md_section = markdown[markdown.index("## Rankings"):markdown.index("## Metrics")]
             if several and pairs:
                 shown, folded = section.split("Two-level rankings on")
                 assert shown.count("<svg") == several
                 assert folded.split("</details>")[0].count("<svg") == pairs
+                # Markdown embeds the same diagrams; the pairs and other metrics are links
+                assert md_section.count("![") == several
+                assert "Two-level rankings on" in md_section
             else:
                 assert "Two-level rankings" not in section
                 primary_part = section.split("Rankings on the other metrics")[0]
