@@ -60,3 +60,18 @@ def test_a_mean_is_followed_by_its_interval_or_why_it_has_none():
     assert interval(float("nan"), 1) == " (one run, no interval)"
     assert interval(None, 0) == " (no interval)"
     assert (runs(1), runs(2), runs(0)) == ("1 run", "2 runs", "0 runs")
+
+
+def test_two_level_diagrams_fold_only_beside_diagrams_ranking_three_or_more():
+    from tcsummary.render.report import ranking_groups
+
+    def d(metric, levels):
+        return {"metric": metric, "levels": levels}
+
+    mixed = [d("acc", 3), d("acc", 2), d("f1", 3), d("acc", 4)]
+    groups = ranking_groups(mixed, "acc")
+    assert groups == {"shown": [d("acc", 3), d("acc", 4)], "pairs": [d("acc", 2)],
+                      "others": [d("f1", 3)]}
+    pairs_only = [d("acc", 2), d("acc", 2)]
+    assert ranking_groups(pairs_only, "acc") == {"shown": pairs_only, "pairs": [], "others": []}
+    assert ranking_groups([], "acc") == {"shown": [], "pairs": [], "others": []}

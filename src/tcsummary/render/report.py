@@ -235,6 +235,22 @@ def _nan_last(value: Any) -> float:
     return math.inf if value is None or math.isnan(value) else value
 
 
+def ranking_groups(diagrams: list[dict[str, Any]], primary: str) -> dict[str, list[Any]]:
+    """Which diagrams a report shows, folds and only links: ``shown`` (the primary metric's),
+    ``pairs`` (its two-level ones, when some rank three or more levels) and ``others``.
+
+    A two-level diagram is one paired Wilcoxon test drawn: beside real rankings it is folded
+    away (the example campaign's page was 18 diagrams long, 12 of them such pairs).
+    """
+    primary_ones = [d for d in diagrams if d["metric"] == primary]
+    several = [d for d in primary_ones if d["levels"] > 2]
+    return {
+        "shown": several or primary_ones,
+        "pairs": [d for d in primary_ones if d["levels"] <= 2] if several else [],
+        "others": [d for d in diagrams if d["metric"] != primary],
+    }
+
+
 def render_campaign(view: dict[str, Any], out_dir: Path) -> int:
     """Write every rendered file of a campaign; returns the number of figures."""
     metrics = metric_sections(view)
@@ -249,6 +265,7 @@ def render_campaign(view: dict[str, Any], out_dir: Path) -> int:
         "confusions": confusions,
         "per_class": per_class,
         "diagrams": diagrams,
+        "diagram_groups": ranking_groups(diagrams, view["settings"]["metrics"][0]),
         "primary": view["settings"]["metrics"][0],
     }
     for section in metrics + confusions + diagrams:
@@ -340,6 +357,7 @@ def render_cross(view: dict[str, Any], out_dir: Path) -> int:
         "view": view,
         "tables": side_by_side_tables(view),
         "diagrams": diagrams,
+        "diagram_groups": ranking_groups(diagrams, view["settings"]["metrics"][0]),
         "by_source": by_source,
         "primary": view["settings"]["metrics"][0],
         "blocks_text": _blocks_text(view["axes"]["blocks"]),
