@@ -54,11 +54,11 @@ def test_undefined_spread_is_nan_not_an_error():
 def test_a_mean_is_followed_by_its_interval_or_why_it_has_none():
     from tcsummary.render.text import interval, runs
 
-    assert interval(1.2345, 5) == " ± 1.23"
-    assert interval(0.5, 5, digits=3) == " ± 0.500"
-    assert interval(None, 1) == " (one run, no interval)"
-    assert interval(float("nan"), 1) == " (one run, no interval)"
-    assert interval(None, 0) == " (no interval)"
+    assert interval(1.2345, 5) == "± 1.23"
+    assert interval(0.5, 5, digits=3) == "± 0.500"
+    assert interval(None, 1) == "(one run, no interval)"
+    assert interval(float("nan"), 1) == "(one run, no interval)"
+    assert interval(None, 0) == "(no interval)"
     assert (runs(1), runs(2), runs(0)) == ("1 run", "2 runs", "0 runs")
 
 

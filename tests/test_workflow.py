@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -213,7 +214,10 @@ def test_reports_runs_and_exclusions(built):
     no_campaign = next(line for line in index.splitlines() if "_no_campaign/report.md" in line)
     assert "**all runs**" in no_campaign and "campaign_id=" not in index
     # its one run has no interval: said so, not "± –"
-    assert "(one run, no interval)" in no_campaign and "± –" not in no_campaign
+    assert re.search(r"\*\* \d+\.\d\d \(one run, no interval\)", no_campaign), no_campaign
+    assert "± –" not in no_campaign
+    for line in index.splitlines():  # every mean is followed by a space, then its interval
+        assert not re.search(r"\d±", line), line
     report = (summary / "_no_campaign" / "report.md").read_text()
     assert "from a single run" in report and "± –" not in report.split("## Tables")[0]
     assert "1 run:" in report and "over 1 run." in report

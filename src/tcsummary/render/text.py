@@ -44,14 +44,15 @@ def runs(count: Any) -> str:
 
 
 def interval(half: Any, runs: Any, digits: int = 2) -> str:
-    """What follows a mean in a sentence: `` ± 1.23``, or why there is no interval.
+    """What follows a mean: ``± 1.23``, or why there is no interval.
 
-    A configuration of one run has no ci95; "66.27 ± –" read like a missing value.
+    A configuration of one run has no ci95; "66.27 ± –" read like a missing value. (No
+    leading space: the Markdown cell escape trims it; templates put it before the filter.)
     """
     text = fmt(half, digits)
     if text != "–":
-        return f" ± {text}"
-    return " (one run, no interval)" if runs == 1 else " (no interval)"
+        return f"± {text}"
+    return "(one run, no interval)" if runs == 1 else "(no interval)"
 
 
 def statuses(by_status: dict[str, int]) -> str:
