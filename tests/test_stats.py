@@ -75,3 +75,14 @@ def test_two_level_diagrams_fold_only_beside_diagrams_ranking_three_or_more():
     pairs_only = [d("acc", 2), d("acc", 2)]
     assert ranking_groups(pairs_only, "acc") == {"shown": pairs_only, "pairs": [], "others": []}
     assert ranking_groups([], "acc") == {"shown": [], "pairs": [], "others": []}
+
+
+def test_fractions_get_three_decimals_and_percentages_two():
+    from tcsummary.render.text import decimals
+
+    assert decimals(71.29) == 2 and decimals(0.707) == 3 and decimals(1.0) == 3
+    table = {"rows": [{"cells": [{"mean": 0.71}, {"mean": None}]}, {"cells": [{"mean": 0.69}]}]}
+    assert decimals(table) == 3
+    table["rows"][1]["cells"][0]["mean"] = 68.7  # one percentage: the table is in percent
+    assert decimals(table) == 2
+    assert decimals([float("nan"), None]) == 2 and decimals([]) == 2 and decimals(-0.4) == 3

@@ -505,6 +505,10 @@ def test_comparisons_match_scipy_on_the_artifacts(built):
     assert list(folder.glob("figures/cd_acc_test-human_aug_name_*.svg"))
     paper = (folder / "tables" / "paper_acc_test-human.tex").read_text()
     assert "\\textbf{" in paper and "flowpic\\_dim=32" in paper and "\\bottomrule" in paper
+    # accuracy in percent at two decimals, f1 (a fraction) at three
+    assert re.search(r"\d\d\.\d\d \$\\pm\$ \d+\.\d\d\b", paper)
+    f1 = (folder / "tables" / "paper_f1_test-human.tex").read_text()
+    assert re.search(r"0\.\d{3} \$\\pm\$ 0\.\d{3}\b", f1) and not re.search(r"0\.\d\d \$", f1)
     html = (folder / "report.html").read_text()
     assert html.index('id="answer"') < html.index('id="cd"') < html.index('id="overview-details"')
 

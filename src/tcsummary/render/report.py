@@ -22,7 +22,7 @@ from ..core.files import safe_name, write_text
 from ..plan.selection import ALL_RUNS, CAMPAIGN_GROUP
 from . import svg
 from .cd_diagram import cd_diagram
-from .text import fmt, interval, iso_utc, latex_escape, markdown_escape, runs, statuses
+from .text import decimals, fmt, interval, iso_utc, latex_escape, markdown_escape, runs, statuses
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -88,6 +88,7 @@ def environment(kind: str) -> jinja2.Environment:
     )
     env.filters["fmt"] = fmt
     env.filters["interval"] = interval
+    env.filters["decimals"] = decimals
     env.filters["runs"] = runs
     env.filters["statuses"] = statuses
     return env

@@ -38,6 +38,26 @@ def fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def decimals(values: Any) -> int:
+    """Decimals that tell a metric's means apart: 3 for fractions, 2 for percentages.
+
+    tcbench logs accuracy in percent and f1, precision and recall as fractions: at two
+    decimals the fractions read "0.71 ± 0.08" beside "0.69 ± 0.07". ``values`` is a number,
+    or the means of a table (rows of cells, each with a ``mean``) or any iterable of numbers;
+    3 when every finite one lies within [-1, 1], else 2.
+    """
+    numbers = [v for v in _means(values) if isinstance(v, (int, float)) and math.isfinite(v)]
+    return 3 if numbers and all(abs(v) <= 1 for v in numbers) else 2
+
+
+def _means(values: Any) -> list[Any]:
+    if isinstance(values, dict) and "rows" in values:  # a table: rows of cells with a mean
+        return [cell.get("mean") for row in values["rows"] for cell in row.get("cells", [])]
+    if isinstance(values, (list, tuple)):
+        return list(values)
+    return [values]
+
+
 def runs(count: Any) -> str:
     """``1 run``, ``5 runs``."""
     return f"{count} run" if count == 1 else f"{count} runs"
