@@ -258,6 +258,7 @@ def render_campaign(view: dict[str, Any], out_dir: Path) -> int:
     confusions = confusion_sections(view)
     diagrams = diagram_sections(view)
     per_class = per_class_sections(view)
+    primary = view["settings"]["metrics"][0]
     keys = view["settings"]["groupby"]
     context = {
         "view": view,
@@ -266,8 +267,8 @@ def render_campaign(view: dict[str, Any], out_dir: Path) -> int:
         "confusions": confusions,
         "per_class": per_class,
         "diagrams": diagrams,
-        "diagram_groups": ranking_groups(diagrams, view["settings"]["metrics"][0]),
-        "primary": view["settings"]["metrics"][0],
+        "diagram_groups": ranking_groups(diagrams, primary),
+        "primary": primary,
     }
     for section in metrics + confusions + diagrams:
         if section["figure"] is not None:
@@ -354,13 +355,14 @@ def render_cross(view: dict[str, Any], out_dir: Path) -> int:
     """Write a comparison's report.html, report.md and figures; returns the number of figures."""
     diagrams = diagram_sections(view)
     by_source = by_source_sections(view)
+    primary = view["settings"]["metrics"][0]
     context = {
         "view": view,
         "tables": side_by_side_tables(view),
         "diagrams": diagrams,
-        "diagram_groups": ranking_groups(diagrams, view["settings"]["metrics"][0]),
+        "diagram_groups": ranking_groups(diagrams, primary),
         "by_source": by_source,
-        "primary": view["settings"]["metrics"][0],
+        "primary": primary,
         "blocks_text": _blocks_text(view["axes"]["blocks"]),
     }
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)

@@ -63,7 +63,7 @@ def runs(count: Any) -> str:
     return f"{count} run" if count == 1 else f"{count} runs"
 
 
-def interval(half: Any, runs: Any, digits: int = 2) -> str:
+def interval(half: Any, count: Any, digits: int = 2) -> str:
     """What follows a mean: ``± 1.23``, or why there is no interval.
 
     A configuration of one run has no ci95; "66.27 ± –" read like a missing value. (No
@@ -72,7 +72,7 @@ def interval(half: Any, runs: Any, digits: int = 2) -> str:
     text = fmt(half, digits)
     if text != "–":
         return f"± {text}"
-    return "(one run, no interval)" if runs == 1 else "(no interval)"
+    return "(one run, no interval)" if count == 1 else "(no interval)"
 
 
 def statuses(by_status: dict[str, int]) -> str:
