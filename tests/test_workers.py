@@ -99,3 +99,63 @@ def test_a_child_finds_this_copy_of_the_package(monkeypatch, tmp_path):
     monkeypatch.setattr(child, "PACKAGE_PARENT", installed)
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
     assert child.child_environment()["PYTHONPATH"] == "/elsewhere"
+
+
+def test_a_task_that_cannot_be_sent_fails_at_once_and_frees_its_worker(workers):
+    """A lambda cannot be pickled (functions travel by reference). The error happens in this
+    process, before the worker has read anything: the
+    call raises it as one line and the worker goes back to the pool. Kept, it was lost to the
+    pool: with both workers lost, the next call waited for an idle one for ever (a build hung
+    in its planning)."""
+    import threading
+
+    outcome: list[object] = []
+
+    def run() -> None:
+        for _ in range(3):  # more failures than workers
+            with pytest.raises(WorkerError, match=r"^cannot send the task to a worker: "):
+                workers.call(lambda arg: arg, 1)
+        outcome.append(workers.call(eval, "5 * 5"))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert outcome == [25], "a call waited for a worker the failed sends had kept"
+    assert len(workers._started) <= 2
+
+
+def test_map_of_unsendable_tasks_raises_instead_of_hanging(workers):
+    import threading
+
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            list(workers.map(lambda arg: arg, list(range(5))))
+        except WorkerError as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert raised, "map of unsendable tasks hung"
+
+
+def test_a_failure_halfway_through_an_answer_drops_that_worker(workers, monkeypatch):
+    """An error of this process while it reads an answer (one it cannot unpickle, Ctrl-C)
+    leaves the pipes out of step: that worker is ended, and later calls get a fresh one."""
+    from tcsummary.core import workers as module
+
+    pid = workers.call(eval, "__import__('os').getpid()")
+    real = module._receive
+
+    def broken(stream):
+        real(stream)
+        raise RuntimeError("lost in the middle")
+
+    monkeypatch.setattr(module, "_receive", broken)
+    with pytest.raises(RuntimeError, match="lost in the middle"):
+        workers.call(eval, "1")
+    monkeypatch.setattr(module, "_receive", real)
+    assert all(w.process.pid != pid for w in workers._started)
+    assert workers.call(eval, "__import__('os').getpid()") != pid

@@ -49,6 +49,10 @@ class WorkerError(TcsummaryError):
 
 def _send(stream: BinaryIO, obj: Any) -> None:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    _send_bytes(stream, data)
+
+
+def _send_bytes(stream: BinaryIO, data: bytes) -> None:
     stream.write(_LENGTH.pack(len(data)))
     stream.write(data)
     stream.flush()
@@ -88,8 +92,16 @@ class _Worker:
     def call(self, func: Callable[[Any], Any], arg: Any) -> Any:
         """``func(arg)`` in this worker; :class:`_Idled` if it had ended idle before reading it."""
         assert self.process.stdin is not None and self.process.stdout is not None
+        # pickled before a byte is written: a task that cannot be pickled (a lambda, a lock)
+        # leaves the pipes in step and the worker usable
         try:
-            _send(self.process.stdin, (func, arg))
+            task = pickle.dumps((func, arg), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - pickling raises many types
+            raise WorkerError(
+                f"cannot send the task to a worker: {type(exc).__name__}: {exc}"
+            ) from None
+        try:
+            _send_bytes(self.process.stdin, task)
             answer = _receive(self.process.stdout)
         except (EOFError, OSError):  # a broken pipe is an OSError
             if self.process.wait() == 0:
@@ -166,6 +178,14 @@ class WorkerPool:
                     self._forget(worker)
                 else:
                     self._idle.put(worker)
+                raise
+            except BaseException:
+                # this process failed halfway through a message (an answer it cannot
+                # unpickle, Ctrl-C): the pipes are out of step, so the worker goes. Kept out of
+                # the pool without being forgotten, it left later calls waiting for ever.
+                worker.process.kill()
+                worker.process.wait()
+                self._forget(worker)
                 raise
             self._idle.put(worker)
             return result
