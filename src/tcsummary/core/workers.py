@@ -80,12 +80,34 @@ class _Idled(Exception):
     """The worker had ended idle (exit status 0) before reading the task: run it elsewhere."""
 
 
+#: glibc's cache of freed thread stacks in a worker (bytes; glibc's default is 40 MiB).
+STACK_CACHE_BYTES = 256 * 1024 * 1024
+
+
+def worker_environment() -> dict[str, str]:
+    """A worker's environment: :func:`child_environment` and a larger thread-stack cache.
+
+    Why: RocksDB starts 15 threads in every container it opens (to load its table files;
+    aimrocks cannot set ``max_file_opening_threads``), and a worker opens one per Aim run.
+    Their 8 MiB stacks overflow glibc's 40 MiB cache, so each open mapped, faulted in and
+    unmapped most of them again: at 10,000 runs, 11.0 s of reading on two workers with
+    4.4 s of kernel time; with the cache at 256 MiB, 10.0 s and 3.1 s. A tunable the user
+    set already is kept; the cache holds virtual memory, only the pages touched are resident.
+    """
+    env = child_environment()
+    tunables = [t for t in env.get("GLIBC_TUNABLES", "").split(":") if t]
+    if not any(t.startswith("glibc.pthread.stack_cache_size=") for t in tunables):
+        tunables.append(f"glibc.pthread.stack_cache_size={STACK_CACHE_BYTES}")
+    env["GLIBC_TUNABLES"] = ":".join(tunables)
+    return env
+
+
 class _Worker:
     """One worker process and its two pipes (used by one thread at a time)."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__], env=child_environment(), stdin=subprocess.PIPE,
+            [sys.executable, "-m", __name__], env=worker_environment(), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, close_fds=True,
         )
 
