@@ -62,3 +62,79 @@ def test_read_meta_equals_aims_decoder(any_repo):
         assert ours.get("end_time") == theirs["end_time"], run_hash
         assert ours.get("contexts") == theirs["contexts"], run_hash
         assert ours.get("traces", {}) == theirs["traces"], run_hash
+
+
+def _db_with(tmp_path, items):
+    """A RocksDB holding exactly ``items`` (path, encoded value) under one run's meta base."""
+    import aimrocks
+    from aim.storage.encoding import encode
+
+    from tcsummary.read.aim_format import _CUSTOM_OBJECT, _OBJECT
+
+    flags = {"object": bytes([_OBJECT]), "array": bytes([6]), "custom": bytes([_CUSTOM_OBJECT])}
+    db = aimrocks.DB(str(tmp_path / "db"), aimrocks.Options(create_if_missing=True))
+    for path, value in items:
+        raw = flags[value] if isinstance(value, str) and value in flags else encode(value)
+        db.put(encode_path(("meta", "chunks", "h", *path)), raw)
+    return db
+
+
+REGULAR = [
+    (("traces",), "object"),
+    (("traces", 7), "object"),
+    (("traces", 7, "acc"), "object"),
+    (("traces", 7, "acc", "dtype"), "float"),
+    (("traces", 7, "acc", "last"), 91.5),
+    (("traces", 7, "acc", "last_step"), 29),
+    (("traces", 7, "acc", "version"), 2),
+    (("traces", -3, "f1"), "object"),
+    (("traces", -3, "f1", "last"), 0.75),
+    (("traces", -3, "f1", "min"), 0.5),
+    (("traces", -3, "α-loss"), "object"),
+    (("traces", -3, "α-loss", "last_step"), 4),
+    (("typed_traces", "metric", 7, "acc"), 1),
+]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        [(("traces", 7, "last"), "object"), (("traces", 7, "last", "last"), 1.0)],  # a metric
+        [(("traces", 7, "last"), "object")],  # named like a statistic, with and without any
+        [(("traces", 7, "acc", "last"), "object"), (("traces", 7, "acc", "last", "x"), 1)],
+        [(("traces", 7, "acc", "deep", "version"), 3)],  # deeper nesting
+        [(("traces", "text", "acc", "last"), 2.0)],  # a context key that is not an index
+        [(("traces", 7, 5, "last"), 2.0)],  # a metric key that is an integer
+        [(("traces", 7, "acc", "last"), "array")],
+    ],
+    ids=["regular", "metric-last", "metric-last-empty", "flag-leaf", "deeper", "text-context",
+         "int-metric", "array-leaf"],
+)
+def test_trace_fields_equal_the_generic_decoder_on_odd_keys(tmp_path, extra, monkeypatch):
+    from tcsummary.read.aim_format import read_subtrees, read_trace_fields
+
+    items = dict(REGULAR)
+    items.update(dict(extra))
+    db = _db_with(tmp_path, list(items.items()))
+    base = ("meta", "chunks", "h")
+    fast = read_trace_fields(db, base, TRACE_FIELDS)
+    assert fast == read_subtrees(db, base, ("traces",), leaves=TRACE_FIELDS)
+    if not extra:  # and decoded on the fast path, not handed to the generic one
+        from tcsummary.read import aim_format
+
+        monkeypatch.setattr(aim_format, "read_subtrees", None)
+        assert read_trace_fields(db, base, TRACE_FIELDS) == fast
+        assert fast == {"traces": {7: {"acc": {"last": 91.5, "last_step": 29, "version": 2}},
+                                   -3: {"f1": {"last": 0.75}, "α-loss": {"last_step": 4}}}}
+
+
+@pytest.mark.parametrize("whole", [None, "object", "array", 3])
+def test_trace_fields_of_an_empty_or_odd_traces_node(tmp_path, whole):
+    from tcsummary.read.aim_format import read_subtrees, read_trace_fields
+
+    items = [(("traces",), whole)] if whole is not None else [(("other",), 1)]
+    db = _db_with(tmp_path, items)
+    base = ("meta", "chunks", "h")
+    assert read_trace_fields(db, base, TRACE_FIELDS) == read_subtrees(
+        db, base, ("traces",), leaves=TRACE_FIELDS)

@@ -206,6 +206,74 @@ def read_subtrees(
     return out
 
 
+def read_trace_fields(
+    db: Any, base: tuple[str | int, ...], fields: frozenset[str]
+) -> dict[str, Any]:
+    """``read_subtrees(db, base, ("traces",), leaves=fields)``, decoded for Aim's one shape.
+
+    Why a second way: a run's ``traces`` subtree is ~170 keys of one shape,
+    ``<context index>.<metric>.<statistic>``, and the generic path decodes every wanted key's
+    path component by component, then rebuilds the tree in two passes: half the time of
+    reading a run's metadata was that Python (~0.3 ms a run, 10,000 of them on a cold
+    build). Here each wanted key is split once. Any wanted key of another shape (a flag where
+    a statistic should be, a metric named like a statistic, deeper nesting) sends the whole
+    subtree to :func:`read_subtrees`, so the result is always the generic one (tested).
+    """
+    prefix = encode_path((*base, "traces"))
+    cut = len(prefix) - 1
+    endings = _endings(fields)
+    assert endings is not None
+    unpack = _BIG_ENDIAN_INT64.unpack_from
+    tree: dict[Any, Any] = {}
+    whole: Any = None
+    iterator = db.iteritems()
+    iterator.seek(prefix)
+    regular = True
+    for key, value in iterator:
+        if not key.startswith(prefix):
+            break
+        size = len(key) - len(prefix)
+        if not size:
+            whole = decode_value(value)
+            continue
+        if not key.endswith(endings, cut):
+            continue
+        # prefix, sentinel, 8-byte index, sentinel, metric, sentinel, statistic, sentinel
+        start = len(prefix)
+        parts = key[start + 10 : -1].split(_SENTINEL_BYTE) if size > 10 else ()
+        decoded = decode_value(value)
+        if (
+            key[start] != PATH_SENTINEL
+            or key[start + 9] != PATH_SENTINEL
+            or len(parts) != 2
+            or not parts[0]
+            or decoded is ARRAY
+            or decoded is OBJECT
+        ):
+            regular = False
+            break
+        index = unpack(key, start + 1)[0]
+        metric, field = parts[0].decode("utf-8"), parts[1].decode("utf-8")
+        if metric in fields:
+            regular = False
+            break
+        node = tree.get(index)
+        if node is None:
+            node = tree[index] = {}
+        stats = node.get(metric)
+        if stats is None:
+            stats = node[metric] = {}
+        stats[field] = decoded
+    del iterator
+    if not regular or (whole is not None and whole is not OBJECT):
+        return read_subtrees(db, base, ("traces",), leaves=fields)
+    if tree:
+        return {"traces": tree}
+    if whole is OBJECT:
+        return {"traces": {}}
+    return {}
+
+
 def _endings(leaves: frozenset[str] | None) -> tuple[bytes, ...] | None:
     """The encoded endings of keys whose last component is one of ``leaves``."""
     if leaves is None:

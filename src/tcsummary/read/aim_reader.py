@@ -40,7 +40,7 @@ from ..core.model import (
 )
 from ..core.parallel import map_chunks
 from ..core.progress import Progress
-from .aim_format import open_run_db, read_subtrees
+from .aim_format import open_run_db, read_subtrees, read_trace_fields
 
 RUN_HASH = re.compile(r"^[0-9a-f]{24}$")
 #: A run locked from another machine counts as active if it wrote this recently (s).
@@ -254,7 +254,7 @@ def read_meta(aim_dir: Path, run_hash: str) -> dict[str, Any]:
     try:
         base = ("meta", "chunks", run_hash)
         meta = read_subtrees(db, base, ("contexts", "end_time"))
-        meta.update(read_subtrees(db, base, ("traces",), leaves=TRACE_FIELDS))
+        meta.update(read_trace_fields(db, base, TRACE_FIELDS))
         attrs = read_subtrees(db, (*base, "attrs"), ("hparams",))
     finally:
         del db
