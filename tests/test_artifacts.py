@@ -267,3 +267,23 @@ def test_inventory_reports_each_problem_by_file(tmp_path, report_text, matrix_te
         "train_class_rep.csv: truncated after 0 rows: no 'accuracy', 'macro avg', "
         "'weighted avg' rows",
     ]
+
+
+def test_artifact_bytes_read_in_chunks_up_to_one_past_the_limit(tmp_path, monkeypatch):
+    """Read in small chunks (not one allocation of the limit), never more than limit + 1
+    bytes, whatever the file's size; the whole file when it is within the limit."""
+    from tcsummary.core.errors import ArtifactFormatError
+    from tcsummary.read import artifacts
+
+    monkeypatch.setattr(artifacts, "READ_CHUNK", 7)
+    small = tmp_path / "small.csv"
+    small.write_bytes(b"a,b\n" * 10)
+    assert artifacts.read_artifact_bytes(small, limit=40) == b"a,b\n" * 10
+    assert artifacts._read_at_most(small, 41) == b"a,b\n" * 10
+    assert artifacts._read_at_most(small, 9) == b"a,b\na,b\na"
+    assert artifacts._read_at_most(small, 7) == b"a,b\na,b"[:7]
+    with pytest.raises(ArtifactFormatError, match="larger than 39 bytes"):
+        artifacts.read_artifact_bytes(small, limit=39)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert artifacts.read_artifact_bytes(empty) == b""
