@@ -44,10 +44,27 @@ def test_batches_are_stable_as_runs_arrive():
     first = batch_names(hashes[:800])
     assert set(first) == {"all"}
     more = batch_names(hashes)
-    assert len(more) == 16 and all(len(name) == 1 for name in more)
+    assert sorted(more) == ["0-3", "4-7", "8-b", "c-f"]  # the power of two under 1,000 each
     # a run keeps its batch when another run arrives
     again = batch_names([*hashes, "f" * 24])
     assert all(set(more[name]) <= set(again[name]) for name in more)
+
+
+@pytest.mark.parametrize("runs, count", [(1000, 1), (1001, 2), (2500, 4), (10_000, 16),
+                                         (20_000, 32), (300_000, 512)])
+def test_batches_are_hash_prefix_ranges_of_at_most_a_thousand_runs(runs, count):
+    rng = random.Random(runs)
+    hashes = [f"{rng.getrandbits(96):024x}" for _ in range(runs)]
+    batches = batch_names(hashes)
+    assert len(batches) == count
+    assert sorted(h for members in batches.values() for h in members) == sorted(hashes)
+    assert max(len(members) for members in batches.values()) <= 1000 * 1.2  # hashes vary
+    for name, members in batches.items():
+        if name != "all":  # every run's prefix is within its batch's range
+            low, _, high = name.partition("-")
+            assert all(low <= h[: len(low)] <= (high or low) for h in members), name
+    if count == 16:  # a power of 16: the prefix itself, as one hex digit always was
+        assert sorted(batches) == list("0123456789abcdef")
 
 
 def run(hparams, metrics=(), status="finished"):

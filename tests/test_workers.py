@@ -173,3 +173,25 @@ def test_workers_cache_the_thread_stacks_rocksdb_starts(workers, monkeypatch):
         f"glibc.malloc.arena_max=2:glibc.pthread.stack_cache_size={STACK_CACHE_BYTES}")
     monkeypatch.setenv("GLIBC_TUNABLES", "glibc.pthread.stack_cache_size=1000")
     assert worker_environment()["GLIBC_TUNABLES"] == "glibc.pthread.stack_cache_size=1000"
+
+
+def test_map_chunks_gives_a_worker_at_most_max_chunk_items(monkeypatch):
+    """A worker's memory grows with the largest result it sends back: extraction caps its
+    calls (50 runs) whatever the batch size; without a cap, two chunks per worker."""
+    from tcsummary.core import parallel
+
+    seen: list[int] = []
+
+    class Recording:
+        def map(self, func, chunks):
+            for chunk in chunks:
+                seen.append(len(chunk))
+                yield func(chunk)
+
+    monkeypatch.setattr(parallel, "pool", lambda size: Recording())
+    items = list(range(625))
+    assert parallel.map_chunks(sorted, items, workers=2, max_chunk=50) == items
+    assert max(seen) <= 50 and sum(seen) == 625
+    seen.clear()
+    assert parallel.map_chunks(sorted, items, workers=2) == items
+    assert len(seen) == 4

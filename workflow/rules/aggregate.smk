@@ -76,6 +76,10 @@ rule aggregate:
         mem_mb=1000,
         runtime=10,
         in_process=1,
+        # never beside an extraction: its two worker processes and an aggregation's peak in
+        # this process would pass 300 MB together (10,000 runs: 311 MB); the extractions
+        # go first (priority), the aggregations then take turns
+        extraction=1,
     params:
         values=aggregate_params,
     run:

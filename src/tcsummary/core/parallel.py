@@ -37,12 +37,15 @@ def map_chunks(
     workers: int,
     min_items: int | None = None,
     progress: Progress | None = None,
+    max_chunk: int | None = None,
 ) -> list[R]:
     """``func`` over chunks of ``items`` (in ``workers`` processes when worth it), in order.
 
     ``min_items``: below this many items one process does it all (default
     :data:`MIN_PARALLEL_ITEMS`; cheap items need more of them to pay for a pool).
     ``progress`` advances as chunks finish (smaller chunks then, so it moves).
+    ``max_chunk``: at most this many items per call to a worker (a worker's memory grows
+    with the largest result it pickled).
     """
     results: list[R] = []
     if not in_workers(len(items), workers, min_items):
@@ -53,6 +56,8 @@ def map_chunks(
             progress.advance(len(chunk))
         return results
     parts = workers * 2 if progress is None else max(workers * 2, len(items) // PROGRESS_CHUNK)
+    if max_chunk:
+        parts = max(parts, math.ceil(len(items) / max_chunk))
     chunks = chunked(items, parts)
     for chunk, part in zip(chunks, pool(workers).map(func, chunks), strict=True):
         results += part

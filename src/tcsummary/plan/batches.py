@@ -1,8 +1,8 @@
 """Extraction batches: which runs one extraction job reads, and the manifest that reruns it.
 
 A job per run would cost ~50 ms of Snakemake scheduling each; a campaign is one
-batch up to :data:`BATCH_RUNS` runs, then one batch per hash prefix (stable as
-runs arrive, so a new run dirties one batch).
+batch up to :data:`BATCH_RUNS` runs, then 2, 4, 8, ... batches of hash-prefix ranges
+(stable as runs arrive, so a new run dirties one batch).
 """
 
 from __future__ import annotations
@@ -15,19 +15,46 @@ from pathlib import Path
 from ..core.parallel import map_chunks
 from ..read.artifacts import file_entries, wanted_files
 
-#: Runs per extraction job before a campaign is split into batches by hash prefix.
+#: Most runs in one extraction job: a campaign is split in 2, 4, 8, ... batches to stay below.
 BATCH_RUNS = 1000
+#: Batches of a campaign at most (then batches grow beyond :data:`BATCH_RUNS`).
+MAX_BATCHES = 4096
+#: Bits of a run hash's first hex digits that place it in a batch.
+_PLACE_BITS = 16
 
 
 def batch_names(hashes: list[str]) -> dict[str, list[str]]:
-    """Split a campaign's runs into extraction batches by hash prefix (stable as runs arrive)."""
-    digits = 0
-    while len(hashes) > BATCH_RUNS * 16**digits and digits < 3:
-        digits += 1
+    """Split a campaign's runs into extraction batches by hash prefix (stable as runs arrive).
+
+    The batches are the power of two that keeps each under :data:`BATCH_RUNS` runs; a run's
+    batch is the range of hash prefixes its own falls in (named ``0-3``, ``4-7``, ... or,
+    with 16 or 256 batches, the prefix itself), so a new run dirties one batch, and all
+    move only when the campaign crosses a power of two. Why not always 16 (one hex digit)
+    from 1,000 runs on: a 2,500-run campaign then had 16 jobs of ~156 runs, each paying
+    Snakemake's scheduling and the workers' round trip, 64 at 10,000 runs (measured: 8.8 s
+    of extraction in a cold build against ~6 s in 16 jobs).
+    """
+    count = 1
+    while len(hashes) > BATCH_RUNS * count and count < MAX_BATCHES:
+        count *= 2
+    if count == 1:
+        return {"all": list(hashes)}
+    bits = count.bit_length() - 1
+    digits = (bits + 3) // 4
+    span = 16**digits // count  # prefixes (of ``digits`` hex digits) per batch
+    names = [
+        _prefix_range(i * span, (i + 1) * span - 1, digits) for i in range(count)
+    ]
     batches: dict[str, list[str]] = {}
     for run_hash in hashes:
-        batches.setdefault(run_hash[:digits] or "all", []).append(run_hash)
+        place = int(run_hash[:4], 16) >> (_PLACE_BITS - bits)
+        batches.setdefault(names[place], []).append(run_hash)
     return batches
+
+
+def _prefix_range(first: int, last: int, digits: int) -> str:
+    low, high = f"{first:0{digits}x}", f"{last:0{digits}x}"
+    return low if low == high else f"{low}-{high}"
 
 
 def batch_manifest(artifacts: Path, hashes: list[str], contexts: tuple[str, ...]) -> bytes:
