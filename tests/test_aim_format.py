@@ -129,11 +129,11 @@ def test_trace_fields_equal_the_generic_decoder_on_odd_keys(tmp_path, extra, mon
                                    -3: {"f1": {"last": 0.75}, "α-loss": {"last_step": 4}}}}
 
 
-@pytest.mark.parametrize("whole", [None, "object", "array", 3])
+@pytest.mark.parametrize("whole", ["absent", None, "object", "array", 3])
 def test_trace_fields_of_an_empty_or_odd_traces_node(tmp_path, whole):
     from tcsummary.read.aim_format import read_subtrees, read_trace_fields
 
-    items = [(("traces",), whole)] if whole is not None else [(("other",), 1)]
+    items = [(("traces",), whole)] if whole != "absent" else [(("other",), 1)]
     db = _db_with(tmp_path, items)
     base = ("meta", "chunks", "h")
     assert read_trace_fields(db, base, TRACE_FIELDS) == read_subtrees(

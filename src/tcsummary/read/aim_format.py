@@ -226,6 +226,7 @@ def read_trace_fields(
     unpack = _BIG_ENDIAN_INT64.unpack_from
     tree: dict[Any, Any] = {}
     whole: Any = None
+    has_whole = False  # the subtree's own key: a None value is still a value
     iterator = db.iteritems()
     iterator.seek(prefix)
     regular = True
@@ -234,7 +235,7 @@ def read_trace_fields(
             break
         size = len(key) - len(prefix)
         if not size:
-            whole = decode_value(value)
+            whole, has_whole = decode_value(value), True
             continue
         if not key.endswith(endings, cut):
             continue
@@ -265,13 +266,9 @@ def read_trace_fields(
             stats = node[metric] = {}
         stats[field] = decoded
     del iterator
-    if not regular or (whole is not None and whole is not OBJECT):
+    if not regular or (has_whole and whole is not OBJECT):
         return read_subtrees(db, base, ("traces",), leaves=fields)
-    if tree:
-        return {"traces": tree}
-    if whole is OBJECT:
-        return {"traces": {}}
-    return {}
+    return {"traces": tree} if tree or has_whole else {}
 
 
 def _endings(leaves: frozenset[str] | None) -> tuple[bytes, ...] | None:
