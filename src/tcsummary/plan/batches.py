@@ -47,7 +47,7 @@ def batch_names(hashes: list[str]) -> dict[str, list[str]]:
     ]
     batches: dict[str, list[str]] = {}
     for run_hash in hashes:
-        place = int(run_hash[:4], 16) >> (_PLACE_BITS - bits)
+        place = int(run_hash[: _PLACE_BITS // 4], 16) >> (_PLACE_BITS - bits)
         batches.setdefault(names[place], []).append(run_hash)
     return batches
 
