@@ -62,6 +62,31 @@ def test_a_mean_is_followed_by_its_interval_or_why_it_has_none():
     assert (runs(1), runs(2), runs(0)) == ("1 run", "2 runs", "0 runs")
 
 
+def test_run_durations_read_as_a_sentence_for_any_number_of_runs():
+    from tcsummary.render.text import duration
+
+    many = {"n": 4, "mean": 12.34, "std": 1.5, "ci95": 2.39, "min": 10.0, "max": 14.0}
+    assert duration(many) == "12.3 s mean ± 2.4 (ci95) over 4 runs"
+    assert duration(many, full=True) == (
+        "12.3 s mean, 1.5 s std, ci95 ± 2.4 s (4 runs; min 10.0, max 14.0)")
+    # one run: no "± –" where a spread would be, in either report
+    one = {"n": 1, "mean": 7.0, "std": float("nan"), "ci95": float("nan"), "min": 7.0, "max": 7.0}
+    assert duration(one) == duration(one, full=True) == "7.0 s (one run, no interval)"
+    none = {"n": 0, "mean": float("nan"), "std": float("nan"), "ci95": float("nan")}
+    assert duration(none, full=True) == "not recorded"
+
+
+def test_a_table_cell_shows_the_mean_alone_where_there_is_no_interval():
+    from tcsummary.render.text import latex_escape, markdown_escape, pm
+
+    assert pm(0.5556, 0.0123, 3) == "0.556 ± 0.012"
+    assert pm(71.234, float("nan")) == pm(71.234, None) == "71.23"
+    assert pm(71.234, 1.5, latex=True) == "71.23 $\\pm$ 1.50"
+    # the formats' escapes leave the cell as it is (no "\\$", no trimmed space)
+    assert latex_escape(pm(71.234, 1.5, latex=True)) == "71.23 $\\pm$ 1.50"
+    assert markdown_escape(pm(-0.5, 0.25)) == "-0.50 ± 0.25"
+
+
 def test_two_level_diagrams_fold_only_beside_diagrams_ranking_three_or_more():
     from tcsummary.render.report import ranking_groups
 

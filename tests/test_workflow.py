@@ -203,6 +203,10 @@ def test_reports_runs_and_exclusions(built):
         html = (out / "report.html").read_text()
         assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
         assert "https://" not in html and "<script" not in html and "<svg" in html
+        # a group of one run shows its mean alone, never a dash where the interval would be
+        for page in [out / "report.html", out / "report.md", *(out / "tables").glob("*.tex")]:
+            text = page.read_text()
+            assert "± –" not in text and "$\\pm$ –" not in text, page
     unfinished = [h for h, s in specs.items() if s.fate == CRASHED]
     campaign = specs[unfinished[0]].campaign_id
     runs = pd.read_csv(summary / campaign / "runs.csv")
@@ -220,7 +224,12 @@ def test_reports_runs_and_exclusions(built):
         assert not re.search(r"\d±", line), line
     report = (summary / "_no_campaign" / "report.md").read_text()
     assert "from a single run" in report and "± –" not in report.split("## Tables")[0]
-    assert "1 run:" in report and "over 1 run." in report
+    assert "1 run:" in report
+    # its run duration too, in both reports (the HTML's folded details said "ci95 ± – s")
+    assert re.search(r"Run duration: \d+\.\d s \(one run, no interval\)\.", report), report
+    html = (summary / "_no_campaign" / "report.html").read_text()
+    assert re.search(r"<td>\d+\.\d s \(one run, no interval\)</td>", html)
+    assert "± –" not in html
     assert tree_state(root) == before  # nothing written into .aim/ or artifacts/
 
 

@@ -22,7 +22,18 @@ from ..core.files import safe_name, write_text
 from ..plan.selection import ALL_RUNS, CAMPAIGN_GROUP
 from . import svg
 from .cd_diagram import cd_diagram
-from .text import decimals, fmt, interval, iso_utc, latex_escape, markdown_escape, runs, statuses
+from .text import (
+    decimals,
+    duration,
+    fmt,
+    interval,
+    iso_utc,
+    latex_escape,
+    markdown_escape,
+    pm,
+    runs,
+    statuses,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -90,6 +101,8 @@ def environment(kind: str) -> jinja2.Environment:
     env.filters["interval"] = interval
     env.filters["decimals"] = decimals
     env.filters["runs"] = runs
+    env.filters["duration"] = duration
+    env.filters["pm"] = pm
     env.filters["statuses"] = statuses
     return env
 

@@ -75,6 +75,38 @@ def interval(half: Any, count: Any, digits: int = 2) -> str:
     return "(one run, no interval)" if count == 1 else "(no interval)"
 
 
+def duration(summary: dict[str, Any], full: bool = False) -> str:
+    """The campaign's run durations in a sentence: what a mean over one run or none can say.
+
+    One rule for both reports: a single run has no spread, and "ci95 ± – s" beside its mean
+    read like a value gone missing; ``full`` adds the spread and range the HTML details show.
+    """
+    count = summary.get("n") or 0
+    if count == 0:
+        return "not recorded"
+    mean = fmt(summary.get("mean"), 1)
+    if count == 1:
+        return f"{mean} s (one run, no interval)"
+    if not full:
+        return f"{mean} s mean ± {fmt(summary.get('ci95'), 1)} (ci95) over {runs(count)}"
+    return (f"{mean} s mean, {fmt(summary.get('std'), 1)} s std, "
+            f"ci95 ± {fmt(summary.get('ci95'), 1)} s ({runs(count)}; "
+            f"min {fmt(summary.get('min'), 1)}, max {fmt(summary.get('max'), 1)})")
+
+
+def pm(mean: Any, half: Any, digits: int = 2, latex: bool = False) -> Markup:
+    """A table cell's ``mean ± ci95``; the mean alone where there is no interval.
+
+    A group of one run has no ci95: "0.556 ± –" read like a value gone missing, and the
+    table's runs column (or the report's answer) already says it is one run. Markup, so
+    that neither the Markdown cell escape nor LaTeX's touches the sign or the spacing.
+    """
+    text = fmt(half, digits)
+    sign = "$\\pm$" if latex else "±"
+    cell = fmt(mean, digits) if text == "–" else f"{fmt(mean, digits)} {sign} {text}"
+    return Markup(cell)
+
+
 def statuses(by_status: dict[str, int]) -> str:
     """``36 finished, 1 unfinished``: the statuses that occur, with their run counts."""
     return ", ".join(f"{n} {status}" for status, n in by_status.items() if n)
