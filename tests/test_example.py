@@ -45,3 +45,23 @@ def test_imperfections_are_planned():
     assert fates.count("crashed") == 1 and fates.count("missing-artifact") == 1
     assert sum(s.campaign_id is None for s in specs) == 1
     assert len(specs) == 12
+
+
+def test_runs_last_as_long_as_they_trained(tmp_path):
+    """Aim times a run from creation to close; written here that took milliseconds."""
+    from tcsummary.example import CRASHED, training_seconds
+    from tcsummary.read.inventory import scan_repository
+
+    specs = plan_example(6, campaigns=1, unfinished=1)
+    written = write_example(tmp_path / "r", specs=specs, seed=5, system_params=False)
+    runs = scan_repository(tmp_path / "r").runs
+    for run_hash, spec in written.items():
+        if spec.fate == CRASHED:
+            assert runs[run_hash].duration is None
+            continue
+        seconds = training_seconds(spec, 5)
+        assert 20 <= seconds <= 1000, seconds  # minutes, as tcbench's runs take
+        # the close follows the creation by the milliseconds the writing took
+        assert 0 <= runs[run_hash].duration - seconds < 5, (runs[run_hash].duration, seconds)
+    assert training_seconds(specs[0], 5) == training_seconds(specs[0], 5)
+    assert len({training_seconds(s, 5) for s in specs}) > 1

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import io
 import math
 import os
 import random
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -359,6 +361,42 @@ def _epochs(rng: random.Random) -> list[tuple[float, float, float, float]]:
     return history
 
 
+#: Seconds of training per epoch by flowpic resolution: a 1500x1500 flowpic is far slower.
+EPOCH_SECONDS = {32: 4.0, 64: 7.0, 1500: 45.0}
+
+
+def training_seconds(spec: RunSpec, seed: int) -> float:
+    """How long the run trained: its epochs at its resolution's pace, +-15%.
+
+    Aim times a run from its creation to its close; written here, that is a few
+    milliseconds, and every report's run duration read "0.0 s". Deterministic, like
+    the rest of a run (the same spec and seed give the same epochs and seconds).
+    """
+    rng = random.Random(f"{seed}:{spec.key}")
+    epochs = len(_epochs(rng))  # the same draws write_run makes first
+    pace = random.Random(f"{seed}:{spec.key}:pace").uniform(0.85, 1.15)
+    return round(epochs * EPOCH_SECONDS.get(spec.flowpic_dim, 5.0) * pace, 1)
+
+
+def backdate_runs(root: Path, seconds: dict[str, float]) -> None:
+    """Move each run's creation time in Aim's SQLite back by its training time.
+
+    Only for repositories this module wrote (never a user's): one transaction, so
+    the example reads either all runs backdated or none.
+    """
+    stamp = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores aim's created_at
+    path = root / ".aim" / "run_metadata.sqlite"
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        for run_hash, value in sorted(seconds.items()):
+            select = "SELECT created_at FROM run WHERE hash = ?"
+            row = db.execute(select, (run_hash,)).fetchone()
+            if row is None or row[0] is None:
+                continue
+            created = dt.datetime.fromisoformat(row[0]) - dt.timedelta(seconds=value)
+            db.execute("UPDATE run SET created_at = ? WHERE hash = ?",
+                       (created.strftime(stamp), run_hash))
+
+
 def _log_text(spec: RunSpec, run_hash: str, root_name: str, history, results) -> str:
     """log.txt as tcbench's logger writes it: bare lines, no timestamps."""
     artifacts = f"{root_name}/artifacts/{run_hash}"
@@ -529,6 +567,9 @@ def write_example(
                     repo = Repo.from_path(str(root), init=fresh)
                 written[write_run(root, spec, seed, hash_rng, repo, system_params)] = spec
             progress.advance()
+    if repo is not None:
+        repo.close()
+    backdate_runs(root, {h: training_seconds(spec, seed) for h, spec in written.items()})
     return written
 
 
