@@ -173,7 +173,7 @@ def confusion_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
     for item in view["confusions"]:
         label = group_label(keys, item["keys"])
         name = safe_name(f"confusion_{item['context']}_{label}")
-        title = f"{item['context']} · {label} ({item['runs']} runs, % of true class)"
+        title = f"{item['context']} · {label} ({runs(item['runs'])}, % of true class)"
         section = {
             "context": item["context"],
             "label": label,
