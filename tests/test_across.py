@@ -256,6 +256,11 @@ def test_comparison_numbers_match_a_pandas_recomputation(repos, built):
     assert "Which level wins" in html and "mirage19" in html
     assert list((folder / "figures").glob("cd_*.svg"))
     assert list((folder / "figures").glob("rank_per_source_*.svg"))
+    # the Markdown report shows the pooled CD diagrams too (the paper's Figure 4), from figures/
+    markdown = (folder / "report.md").read_text()
+    assert "## Rankings (critical-difference diagrams)" in markdown
+    shown = re.findall(r"!\[[^\]]*\]\((figures/cd_[^)]+\.svg)\)", markdown)
+    assert shown and all((folder / f).is_file() for f in shown)
     provenance = json.loads((folder / "provenance.json").read_text())
     assert [s["label"] for s in provenance["sources"]] == ["ucdavis", "mirage19"]
 

@@ -464,9 +464,9 @@ def test_csv_rows_have_the_documented_columns(campaign):
     assert test["dropped_blocks"] == 2 and test["levels"] == 5
     pairs = cmp.pairwise_rows(result, *where)
     assert len(pairs) == 10 and all(tuple(row) == cmp.PAIRWISE_COLUMNS for row in pairs)
-    assert cmp.PAIRWISE_COLUMNS[:12] == (
-        "metric", "context", "factor", "stratum", "a", "b", "pairs", "mean_diff", "diff_ci95",
-        "wilcoxon_p", "holm_p", "better")
+    assert cmp.PAIRWISE_COLUMNS[:13] == (
+        "metric", "context", "factor", "stratum", "a", "b", "pairs", "nonzero", "mean_diff",
+        "diff_ci95", "wilcoxon_p", "holm_p", "better")
     again = cmp.compare(campaign.sample(frac=1.0, random_state=1), "aug_name", BLOCKS, "acc",
                         lower_is_better=False)
     assert cmp.pairwise_rows(again, *where) == pairs  # order of runs does not matter
@@ -606,7 +606,7 @@ def test_cd_diagram_escapes_labels_and_has_no_script():
     assert "<script" not in svg and "href" not in svg
     assert f"{evil} (1.50)" in [t.text for t in _levels(svg)]
     assert "ok\ufffd (2.50)" in [t.text for t in _levels(svg)]
-    assert "lower values are better" in svg
+    assert "rank 1 = the lowest value of a block" in svg
 
 
 def test_cd_diagram_without_cd_writes_the_note_and_keeps_text_inside():
@@ -739,3 +739,104 @@ def test_an_unreadable_or_other_codes_memo_is_empty(campaign):
         empty = StatsMemo.decode(found)
         cmp.compare(campaign, "aug_name", BLOCKS, "acc", False, memo=empty)
         assert (empty.hits, empty.misses) == (0, 1)
+
+
+def test_smallest_possible_p_counts_nonzero_differences_and_the_holm_family():
+    assert cmp.smallest_wilcoxon_p(6) == 2 / 64 and cmp.smallest_wilcoxon_p(0) == 1.0
+    row = {"wilcoxon_p": 0.5, "nonzero": 6}
+    # two levels, six blocks: one test that can reach 0.05; three levels: Holm's x3 cannot
+    assert cmp.smallest_holm_p([row]) == 2 / 64
+    assert cmp.smallest_holm_p([row] * 3) == 3 * 2 / 64 > 0.05
+    # a zero difference is dropped by the test: five nonzero ones cannot reach 0.05 alone
+    assert cmp.smallest_holm_p([{"wilcoxon_p": 0.0625, "nonzero": 5}]) == 0.0625
+    untested = {"wilcoxon_p": math.nan, "nonzero": 3}
+    assert cmp.smallest_holm_p([row, untested]) == 2 / 64  # not part of the family
+    assert math.isnan(cmp.smallest_holm_p([untested]))
+
+
+def _two_blocks_table(levels: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [{"aug": name, "seed": i, "acc": v} for name, values in levels.items()
+            for i, v in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_pairs_that_can_never_be_significant_are_said_so():
+    """Six blocks, three levels: 'not significantly worse' would hold whatever the numbers."""
+    far = _two_blocks_table({"a": [90.0 + i for i in range(6)], "b": [50.0 + i for i in range(6)],
+                             "c": [10.0 + i for i in range(6)]})
+    result = cmp.compare(far, "aug", "seed", "acc", lower_is_better=False)
+    assert result.smallest_holm_p == 3 * 2 / 64 and not result.pairs_can_reject
+    assert cmp.significant_pairs(result) == []  # not even "a" over "c", 40 points apart
+    pairs = result.pairwise
+    assert (pairs["nonzero"] == 6).all()
+    more = _two_blocks_table({"a": [90.0 + i for i in range(8)], "b": [50.0 + i for i in range(8)],
+                              "c": [10.0 + i for i in range(8)]})
+    found = cmp.compare(more, "aug", "seed", "acc", lower_is_better=False)
+    assert found.pairs_can_reject and ("a", "c") in cmp.significant_pairs(found)
+    row = cmp.tests_row(found, "acc", "ctx", "aug", "")
+    assert row["smallest_holm_p"] == 3 * 2 / 256
+
+
+def _paper_cells(rows_by_level, diagram):
+    from tcsummary.summarise import ranking
+
+    settings = ranking.CompareSettings(alpha=0.05, lower_is_better=None, factors=None,
+                                       blocks=None, levels={}, names={})
+    metrics_rows = pd.DataFrame([
+        {"context": "t", "metric": "acc", "aug": level, "dim": 32, "mean": mean, "ci95": 1.0}
+        for level, mean in rows_by_level.items()
+    ])
+    base = {"metric": "acc", "context": "t", "factor": "aug", "stratum": "dim=32",
+            "not_worse": [], "best": "", "beaten": [], "smallest_holm_p": 0.01,
+            "pairs_can_reject": True}
+    (table,) = ranking.paper_tables(metrics_rows, ["aug", "dim"], "t", ["acc"],
+                                    [{**base, **diagram}], settings)
+    return table, {r["raw"]: r["cells"][0] for r in table["rows"]}
+
+
+def test_paper_table_marks_cells_against_the_bold_cell_or_says_it_cannot():
+    # the bold cell is the best mean (b); the ranks' best level may be another (a): the mark
+    # says "not significantly worse than the bold cell", so it follows the pairs with b
+    table, cells = _paper_cells({"a": 70.0, "b": 72.0, "c": 60.0},
+                                {"best": "a", "not_worse": ["a", "b"], "beaten": [["b", "c"]]})
+    assert cells["b"]["best"] and not cells["b"]["tied"]
+    assert cells["a"]["tied"] and not cells["c"]["tied"]
+    assert table["untestable"] == [False]
+    # too few blocks for any pair to be significant: nothing marked, the column says why
+    table, cells = _paper_cells({"a": 70.0, "b": 72.0, "c": 60.0},
+                                {"pairs_can_reject": False, "smallest_holm_p": 0.09375})
+    assert not any(c["tied"] for c in cells.values()) and table["untestable"] == [True]
+    from tcsummary.render.text import untestable_note
+
+    note = untestable_note(table, 0.05)
+    assert note.startswith("‡") and "0.094" in note and "alpha 0.05" in note
+    assert untestable_note({**table, "untestable": [False]}, 0.05) == ""
+
+
+def test_verdicts_follow_the_omnibus_test_and_what_the_blocks_allow():
+    from tcsummary.summarise.across import level_verdict
+    from tcsummary.summarise.ranking import runner_up_verdict
+
+    answer = {"omnibus": "friedman", "omnibus_p": 0.098, "levels": 3, "blocks": 12,
+              "tied": ["horizontalflip"]}
+    diagram = {"pairs_can_reject": True, "smallest_holm_p": 0.001}
+    # no omnibus difference: no post-hoc list beside it (it would imply one level worse)
+    assert level_verdict(answer, diagram, 0.05) == (
+        "Friedman p = 0.098: no detectable difference between the levels.")
+    differ = {**answer, "omnibus_p": 0.005}
+    assert level_verdict(differ, diagram, 0.05).endswith(
+        "the levels differ. Not significantly worse than the best: horizontalflip.")
+    assert "cannot reach alpha 0.05" in level_verdict(
+        differ, {"pairs_can_reject": False, "smallest_holm_p": 0.094}, 0.05)
+    assert level_verdict({**differ, "tied": []}, diagram, 0.05).endswith(
+        "Every other level is significantly worse than the best.")
+    assert level_verdict({**answer, "omnibus_p": math.nan}, diagram, 0.05) == ""
+    # the runner-up: one unadjusted test; zero differences dropped and said
+    five = runner_up_verdict({"wilcoxon_p": 0.0625, "pairs": 6, "nonzero": 5}, 0.05)
+    assert five["verdict"].startswith("cannot be told apart: over 6 blocks, 5 with a difference")
+    assert not five["beats"]
+    six = runner_up_verdict({"wilcoxon_p": 0.03125, "pairs": 6, "nonzero": 6}, 0.05)
+    assert six["beats"] and six["verdict"] == (
+        "significantly worse (paired Wilcoxon p = 0.0312 over 6 blocks)")
+    assert runner_up_verdict({"wilcoxon_p": 0.5, "pairs": 6, "nonzero": 6}, 0.05)[
+        "verdict"].startswith("not significantly worse (paired Wilcoxon p = 0.5 over 6 blocks")

@@ -148,7 +148,7 @@ def cd_diagram(
     note_y0 = bottom + 14
     height = note_y0 + len(note_lines) * 15 + MARGIN - 4
 
-    better = "lower" if lower_is_better else "higher"
+    better = "lowest" if lower_is_better else "highest"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_fmt(width)}" '
         f'height="{_fmt(height)}" viewBox="0 0 {_fmt(width)} {_fmt(height)}" '
@@ -158,7 +158,7 @@ def cd_diagram(
         _text(width / 2, title_y, xml_escape(title), "title", text_anchor="middle",
               font_size=str(TITLE_FONT_PX), font_weight="bold"),
         _text(width / 2, caption_y,
-              f"mean rank over blocks (1 = best, {better} values are better)", "caption",
+              f"mean rank over blocks (rank 1 = the {better} value of a block)", "caption",
               text_anchor="middle", font_size=str(NOTE_FONT_PX), fill="#444"),
     ]
     if has_cd:

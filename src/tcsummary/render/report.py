@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from ..core.files import safe_name, write_text
+from ..core.model import NO_CAMPAIGN, UNKNOWN_CAMPAIGN
 from ..plan.selection import ALL_RUNS, CAMPAIGN_GROUP
 from . import svg
 from .cd_diagram import cd_diagram
@@ -33,6 +34,7 @@ from .text import (
     pm,
     runs,
     statuses,
+    untestable_note,
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -103,6 +105,7 @@ def environment(kind: str) -> jinja2.Environment:
     env.filters["runs"] = runs
     env.filters["duration"] = duration
     env.filters["pm"] = pm
+    env.filters["untestable_note"] = untestable_note
     env.filters["statuses"] = statuses
     return env
 
@@ -173,7 +176,8 @@ def confusion_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
     for item in view["confusions"]:
         label = group_label(keys, item["keys"])
         name = safe_name(f"confusion_{item['context']}_{label}")
-        title = f"{item['context']} · {label} ({runs(item['runs'])}, % of true class)"
+        title = (f"{item['context']} · {label} "
+                 f"({runs(item['runs'])}, % of true class ± std over runs)")
         section = {
             "context": item["context"],
             "label": label,
@@ -213,11 +217,20 @@ def diagram_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
             "levels": len(ranked),
             "figure": cd_diagram(
                 ranked, cd,
-                f"{title}: mean rank over {item['blocks']} blocks", note=item["note"] or "",
+                f"{title}: mean rank over {item['blocks']} blocks",
+                note="; ".join(filter(None, [omnibus_text(item), item["note"]])),
             ),
             "figure_file": f"figures/{name}.svg",
         })
     return out
+
+
+def omnibus_text(diagram: dict[str, Any]) -> str:
+    """``Friedman p = 0.834``: the diagram's omnibus test, beside its critical difference."""
+    p = diagram.get("omnibus_p")
+    if not diagram.get("omnibus") or p is None or math.isnan(p):
+        return ""
+    return f"{str(diagram['omnibus']).capitalize()} p = {p:.3f}"
 
 
 def per_class_sections(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -294,7 +307,7 @@ def render_campaign(view: dict[str, Any], out_dir: Path) -> int:
     paper = environment("tex").get_template("paper.tex.j2")
     for tbl in view.get("paper_tables", []):
         name = safe_name(f"paper_{tbl['metric']}_{tbl['context']}")
-        write_text(out_dir / "tables" / f"{name}.tex", paper.render(tbl=tbl))
+        write_text(out_dir / "tables" / f"{name}.tex", paper.render(tbl=tbl, alpha=view["alpha"]))
     html = environment("html").get_template("report.html.j2")
     write_text(out_dir / "report.html", html.render(**context))
     markdown = environment("md").get_template("report.md.j2")
@@ -402,6 +415,18 @@ def render_view(kind: str, work_file: Path | str, out_dir: Path | str) -> int:
     return renderers[kind](view, Path(out_dir))
 
 
+def index_heading(cards: Sequence[dict[str, Any]]) -> str:
+    """``2 campaigns, 1 run without a campaign``: the runs grouped apart are no campaign."""
+    apart = {NO_CAMPAIGN: "without a campaign", UNKNOWN_CAMPAIGN: "whose campaign is unknown"}
+    real = sum(1 for c in cards if c["campaign"] not in apart)
+    parts = [f"{real} campaign{'s' if real != 1 else ''}"]
+    for label, words in apart.items():
+        runs_apart = sum(c["runs"] for c in cards if c["campaign"] == label)
+        if runs_apart:
+            parts.append(f"{runs(runs_apart)} {words}")
+    return ", ".join(parts)
+
+
 def render_index(
     cards: Sequence[dict[str, Any]],
     problems: Sequence[dict[str, str]],
@@ -420,6 +445,7 @@ def render_index(
     ]
     context = {
         "cards": shown,
+        "heading": index_heading(cards),
         "repository": repository,
         "comparisons": comparisons,
         "problems": [p for p in problems if not p["problem"].startswith(STALE_FOLDER)],

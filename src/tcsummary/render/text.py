@@ -107,6 +107,24 @@ def pm(mean: Any, half: Any, digits: int = 2, latex: bool = False) -> Markup:
     return Markup(cell)
 
 
+def untestable_note(table: dict[str, Any], alpha: float) -> str:
+    """Why a paper table's column marked with ‡ has no cell marked "not significantly worse".
+
+    With few blocks and several levels, Holm-adjusted paired tests cannot reach alpha
+    whatever the numbers; marking every other cell would read like evidence of a tie.
+    Empty when every column could be tested.
+    """
+    flags = table.get("untestable") or []
+    if not any(flags):
+        return ""
+    found = [p for p, flag in zip(table.get("smallest_holm_p") or [], flags, strict=False)
+             if flag and p is not None and math.isfinite(p)]
+    why = (f"smallest possible Holm-adjusted p {fmt(min(found), 3)}" if found
+           else "no pair could be tested")
+    return (f"‡ a column with too few paired blocks for any difference to be significant at "
+            f"alpha {alpha:g} ({why}): none of its cells is marked.")
+
+
 def statuses(by_status: dict[str, int]) -> str:
     """``36 finished, 1 unfinished``: the statuses that occur, with their run counts."""
     return ", ".join(f"{n} {status}" for status, n in by_status.items() if n)

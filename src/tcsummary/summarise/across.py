@@ -288,7 +288,7 @@ def _answer(ranking: CampaignRanking, metric: str, context: str, factor: str,
         best = settings.label(factor, diagram["best"]) if diagram["best"] != "None" else ""
         tied = [settings.label(factor, v) for v in diagram["not_worse"]
                 if v != diagram["best"]]
-        answers.append({
+        answer = {
             "metric": metric, "context": context, "factor": factor,
             "stratum": diagram["stratum"], "best": best,
             "mean_rank": ranks.get(best, math.nan),
@@ -297,8 +297,37 @@ def _answer(ranking: CampaignRanking, metric: str, context: str, factor: str,
                               if n and n != cmp.TWO_LEVELS),
             "omnibus": test.get("omnibus"), "omnibus_p": test.get("omnibus_p"),
             "tied": tied,
-        })
+        }
+        answer["verdict"] = level_verdict(answer, diagram, settings.alpha)
+        answers.append(answer)
     return answers
+
+
+def level_verdict(answer: dict[str, Any], diagram: dict[str, Any], alpha: float) -> str:
+    """What the tests say of a stratum's levels, in the order a reader asks it.
+
+    The omnibus test first (Friedman, or the one Wilcoxon test of two levels); the pairwise
+    tests only when it finds a difference (Demšar's procedure: post-hoc tests after a
+    rejected omnibus test; otherwise "no detectable difference" and a list of levels "not
+    significantly worse" would contradict each other), and only when the blocks allow a
+    pairwise difference to be significant at all.
+    """
+    p = answer["omnibus_p"]
+    if p is None or math.isnan(p):
+        return ""
+    name = str(answer["omnibus"]).capitalize()
+    if p >= alpha:
+        return f"{name} p = {p:.3f}: no detectable difference between the levels."
+    text = f"{name} p = {p:.3f}: the levels differ."
+    if answer["levels"] <= 2:
+        return text
+    if not diagram["pairs_can_reject"]:
+        return (f"{text} Which ones cannot be told with {answer['blocks']} blocks: the "
+                f"Holm-adjusted pairwise tests cannot reach alpha {alpha:g} (smallest "
+                f"possible p {diagram['smallest_holm_p']:.3g}).")
+    if answer["tied"]:
+        return f"{text} Not significantly worse than the best: {', '.join(answer['tied'])}."
+    return f"{text} Every other level is significantly worse than the best."
 
 
 def compare_sources(

@@ -42,14 +42,15 @@ RANK_COLUMNS: tuple[str, ...] = (
 TEST_COLUMNS: tuple[str, ...] = (
     "metric", "context", "factor", "stratum", "blocks", "levels",
     "friedman_chi2", "friedman_p", "iman_davenport_f", "iman_davenport_p", "nemenyi_cd",
-    "dropped_blocks", "note", "omnibus", "omnibus_p",
+    "dropped_blocks", "note", "omnibus", "omnibus_p", "smallest_holm_p",
 )
 PAIRWISE_COLUMNS: tuple[str, ...] = (
-    "metric", "context", "factor", "stratum", "a", "b", "pairs", "mean_diff", "diff_ci95",
-    "wilcoxon_p", "holm_p", "better", "note",
+    "metric", "context", "factor", "stratum", "a", "b", "pairs", "nonzero", "mean_diff",
+    "diff_ci95", "wilcoxon_p", "holm_p", "better", "note",
 )
 PAIR_FRAME_COLUMNS: tuple[str, ...] = (
-    "a", "b", "pairs", "mean_diff", "diff_ci95", "wilcoxon_p", "holm_p", "better", "note",
+    "a", "b", "pairs", "nonzero", "mean_diff", "diff_ci95", "wilcoxon_p", "holm_p", "better",
+    "note",
 )
 DEFAULT_ALPHA = 0.05
 # variance share above which one source "dominates" the spread in spread_verdict
@@ -374,6 +375,29 @@ def min_wilcoxon_pairs(alpha: float = DEFAULT_ALPHA) -> int:
     return n
 
 
+def smallest_wilcoxon_p(nonzero: int) -> float:
+    """The smallest two-sided p a Wilcoxon test of ``nonzero`` nonzero differences can give.
+
+    Zero differences are dropped (scipy's default), so it is the nonzero ones that count: the
+    most extreme outcome, every difference of one sign, has exact p = 2 / 2**n.
+    """
+    return min(1.0, 2.0 / 2.0**nonzero) if nonzero > 0 else 1.0
+
+
+def smallest_holm_p(pairs: Sequence[dict[str, Any]]) -> float:
+    """The smallest Holm-adjusted p that a family of pairwise tests could give, whatever the data.
+
+    Holm multiplies the smallest p by the number of tested pairs m, so no pair can be
+    significant unless m x (the smallest attainable p) is below alpha. With 6 blocks and 3
+    levels that is 3 x 2/64 = 0.094: at alpha 0.05 "not significantly worse" would then hold
+    of every level, whatever the numbers, and says nothing. NaN when no pair was tested.
+    """
+    tested = [row for row in pairs if not math.isnan(row["wilcoxon_p"])]
+    if not tested:
+        return NAN
+    return min(1.0, len(tested) * min(smallest_wilcoxon_p(row["nonzero"]) for row in tested))
+
+
 def min_friedman_blocks(levels: int, alpha: float = DEFAULT_ALPHA) -> int:
     """Fewest blocks (>= 2) with which the Friedman chi2 test can reach ``alpha``.
 
@@ -597,6 +621,7 @@ def pair_records(
                     "a": a,
                     "b": levels[j],
                     "pairs": int(diff.size),
+                    "nonzero": int(np.count_nonzero(diff)),
                     "mean_diff": float(diff.mean()) if diff.size else NAN,
                     "diff_ci95": ci95(diff.tolist()),
                     "wilcoxon_p": p,
@@ -769,6 +794,16 @@ class Comparison:
         return pd.DataFrame(self.rank_records, columns=["level", "mean_rank", "mean"])
 
     @property
+    def smallest_holm_p(self) -> float:
+        """:func:`smallest_holm_p` of the pairs: at or above alpha, no pair can be significant."""
+        return smallest_holm_p(self.pair_records)
+
+    @property
+    def pairs_can_reject(self) -> bool:
+        """Whether the blocks allow any pairwise difference to be significant at alpha."""
+        return self.smallest_holm_p < self.alpha
+
+    @property
     def pairwise(self) -> pd.DataFrame:
         frame = pd.DataFrame(self.pair_records, columns=list(PAIR_FRAME_COLUMNS))
         return frame.astype({"pairs": int})
@@ -893,6 +928,16 @@ def not_worse_than_best(comparison: Comparison) -> set[Hashable]:
     return keep
 
 
+def significant_pairs(comparison: Comparison) -> list[tuple[Hashable, Hashable]]:
+    """(better, worse) for every pair whose Holm-adjusted p is below alpha."""
+    found = []
+    for row in comparison.pair_records:
+        if row["holm_p"] < comparison.alpha and row["better"] != "":
+            worse = row["b"] if row["better"] == row["a"] else row["a"]
+            found.append((row["better"], worse))
+    return found
+
+
 # --------------------------------------------------------------------------- CSV rows
 
 
@@ -931,6 +976,7 @@ def tests_row(
         "note": comparison.note,
         "omnibus": comparison.omnibus,
         "omnibus_p": comparison.omnibus_p,
+        "smallest_holm_p": comparison.smallest_holm_p,
     }
 
 
@@ -947,6 +993,7 @@ def pairwise_rows(
                 "a": row["a"],
                 "b": row["b"],
                 "pairs": int(row["pairs"]),
+                "nonzero": int(row["nonzero"]),
                 "mean_diff": float(row["mean_diff"]),
                 "diff_ci95": float(row["diff_ci95"]),
                 "wilcoxon_p": float(row["wilcoxon_p"]),

@@ -264,14 +264,20 @@ def _variance(groups: Strata, keys: Sequence[str], blocks: Sequence[str], contex
 
 
 def pooled_verdict(rows: Sequence[dict[str, Any]]) -> str:
-    """One sentence for a context: variance components averaged over its groups."""
+    """One sentence for a context: variance components averaged over its groups.
+
+    Said of all configurations together (the sentence names how many), not of the best one:
+    per configuration, three splits and two seeds give estimates too rough to read alone
+    (variance.csv has them).
+    """
     split = [r["sd_split"] ** 2 for r in rows if not math.isnan(r["sd_split"])]
     seed = [r["sd_seed"] ** 2 for r in rows if not math.isnan(r["sd_seed"])]
     pooled = {
         "sd_split": math.sqrt(stats.mean(split)) if split else math.nan,
         "sd_seed": math.sqrt(stats.mean(seed)) if seed else math.nan,
     }
-    return cmp.spread_verdict(pooled)
+    verdict = cmp.spread_verdict(pooled)
+    return f"over the {len(rows)} configurations, {verdict}" if len(rows) > 1 else verdict
 
 
 def _answer(frame: pd.DataFrame, metrics_rows: pd.DataFrame, keys: Sequence[str],
@@ -293,13 +299,15 @@ def _answer(frame: pd.DataFrame, metrics_rows: pd.DataFrame, keys: Sequence[str]
     answer = {
         "context": context, "metric": metric, "best": label, "mean": best["mean"],
         "ci95": best["ci95"], "n": int(best["n"]), "runner_up": None, "verdict": "",
-        "beats": False,
+        "beats": False, "by": "lowest mean" if lower else "highest mean",
     }
     if len(ordered) < 2:
         answer["verdict"] = "the only configuration"
         return answer
     second = ordered.iloc[1]
     answer["runner_up"] = ", ".join(f"{k}={settings.label(k, second[k])}" for k in keys)
+    if second["mean"] == best["mean"]:  # the order of the two is the table's, not the data's
+        answer["runner_up"] += " (the same mean)"
     answer["runner_up_mean"] = second["mean"]
     if not blocks:
         answer["verdict"] = "runs are not paired (no seed or split axis): no test"
@@ -316,20 +324,28 @@ def _answer(frame: pd.DataFrame, metrics_rows: pd.DataFrame, keys: Sequence[str]
         note = found[0]["note"] if found else result.note
         answer["verdict"] = f"cannot be told apart ({note or 'too few blocks'})"
         return answer
-    row = found[0]
-    p = row["wilcoxon_p"]
-    pairs = int(row["pairs"])
-    if p < settings.alpha:
-        answer["verdict"] = (
-            f"significantly worse (paired Wilcoxon p = {p:.3g} over {pairs} blocks)"
-        )
-    else:
-        answer["verdict"] = (
-            f"not significantly worse (paired Wilcoxon p = {p:.3g} over {pairs} blocks)"
-        )
-    answer["p"] = p
-    answer["beats"] = bool(p < settings.alpha)
+    answer.update(runner_up_verdict(found[0], settings.alpha))
     return answer
+
+
+def runner_up_verdict(row: dict[str, Any], alpha: float) -> dict[str, Any]:
+    """The best configuration against the runner-up: one paired Wilcoxon test, unadjusted.
+
+    Zero differences do not count (scipy drops them); when the nonzero ones are too few for
+    the test ever to reach alpha, the verdict says so rather than "not significantly worse",
+    which would hold whatever the numbers.
+    """
+    p, pairs, nonzero = row["wilcoxon_p"], int(row["pairs"]), int(row["nonzero"])
+    over = f"{pairs} blocks" if nonzero == pairs else f"{pairs} blocks, {nonzero} with a difference"
+    smallest = cmp.smallest_wilcoxon_p(nonzero)
+    if smallest >= alpha:
+        verdict = (f"cannot be told apart: over {over}, a paired Wilcoxon test cannot reach "
+                   f"alpha {alpha:g} (smallest possible p {smallest:.3g}; p = {p:.3g})")
+    elif p < alpha:
+        verdict = f"significantly worse (paired Wilcoxon p = {p:.3g} over {over})"
+    else:
+        verdict = f"not significantly worse (paired Wilcoxon p = {p:.3g} over {over})"
+    return {"verdict": verdict, "p": p, "beats": bool(p < alpha)}
 
 
 def rank_campaign(
@@ -418,6 +434,10 @@ def compare_factor(
             "blocks": comparison.blocks, "lower": lower,
             "not_worse": sorted(str(v) for v in cmp.not_worse_than_best(comparison)),
             "best": str(cmp.best_level(comparison)),
+            "beaten": [[str(a), str(b)] for a, b in cmp.significant_pairs(comparison)],
+            "smallest_holm_p": comparison.smallest_holm_p,
+            "pairs_can_reject": comparison.pairs_can_reject,
+            "omnibus": comparison.omnibus, "omnibus_p": comparison.omnibus_p,
         })
 
 
@@ -431,9 +451,12 @@ def paper_tables(
 ) -> list[dict[str, Any]]:
     """tcbench's paper Table 3 layout: first key's levels x the other keys' values.
 
-    Cells are ``mean +- ci95``; the best cell of each column is bold; a cell is
-    marked when it is not significantly worse than the column's best (Holm-adjusted
-    Wilcoxon within that column, i.e. the stratum of the comparison).
+    Cells are ``mean +- ci95``; the best cell of each column (by mean) is bold; a cell is
+    marked (``tied``) when no bold level is significantly better than it (Holm-adjusted
+    Wilcoxon within that column, i.e. the stratum of the comparison). A column whose blocks
+    are too few for any pair to be significant (:func:`cmp.smallest_holm_p` at or above
+    alpha) marks no cell: the mark would hold whatever the numbers. It is ``untestable``
+    instead, and the report says so.
     """
     if not keys or list(keys) == [CAMPAIGN_GROUP]:
         return []
@@ -470,23 +493,33 @@ def paper_tables(
                 })
             body.append({"level": settings.label(row_key, level), "raw": str(level),
                          "cells": cells})
+        untestable = [False] * len(columns)
+        smallest: list[float] = [math.nan] * len(columns)
         for j, values in enumerate(columns):
             means = [r["cells"][j]["mean"] for r in body if r["cells"][j]["mean"] is not None]
             if not means:
                 continue
             best = min(means) if lower else max(means)
-            stratum = labelled(others, values)
-            diagram = found_diagrams.get((metric, stratum))
-            not_worse = set(diagram["not_worse"]) if diagram else set()
+            diagram = found_diagrams.get((metric, labelled(others, values)))
             for r in body:
                 cell = r["cells"][j]
-                measured = cell["mean"] is not None
-                cell["best"] = measured and cell["mean"] == best
-                cell["tied"] = measured and not cell["best"] and r["raw"] in not_worse
+                cell["best"] = cell["mean"] is not None and cell["mean"] == best
+            if diagram is None:
+                continue
+            smallest[j] = diagram["smallest_holm_p"]
+            if not diagram["pairs_can_reject"]:
+                untestable[j] = True
+                continue
+            bold = {r["raw"] for r in body if r["cells"][j]["best"]}
+            beaten = {worse for better, worse in diagram["beaten"] if better in bold}
+            for r in body:
+                cell = r["cells"][j]
+                cell["tied"] = (cell["mean"] is not None and not cell["best"]
+                                and r["raw"] not in beaten)
         tables.append({
             "metric": metric, "context": context, "row_key": row_key,
             "columns": [labelled(others, v) or metric for v in columns],
-            "rows": body, "lower": lower,
+            "rows": body, "lower": lower, "untestable": untestable, "smallest_holm_p": smallest,
         })
     return tables
 
