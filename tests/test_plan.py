@@ -216,3 +216,30 @@ def test_planning_ends_the_worker_processes_it_started(modern_repo, tmp_path):
     assert pool(2) is not started
     assert all(p.wait(timeout=10) == 0 for p in processes)
     close_pools()
+
+
+def test_params_files_carry_the_code_version_so_an_upgrade_rebuilds(tmp_path):
+    """A new tcsummary reruns the jobs whose params files it rewrites (mtime trigger)."""
+    import json
+    import os
+
+    from tcsummary.plan.build import code_version, params_file
+
+    path = tmp_path / "params.json"
+    params_file(path, {"strict": False}, write=True)
+    assert json.loads(path.read_text()) == {"strict": False, "tcsummary": code_version()}
+    assert code_version().startswith("0.") and "+" in code_version()
+    os.utime(path, (1, 1))
+    params_file(path, {"strict": False}, write=True)  # the same code and params: untouched
+    assert path.stat().st_mtime == 1
+    code_version.cache_clear()
+    try:
+        import tcsummary.plan.build as build
+
+        real = build.__version__
+        build.__version__ = "9.9.9"
+        params_file(path, {"strict": False}, write=True)
+        assert path.stat().st_mtime > 1 and "9.9.9+" in path.read_text()
+    finally:
+        build.__version__ = real
+        code_version.cache_clear()

@@ -111,3 +111,16 @@ def test_fractions_get_three_decimals_and_percentages_two():
     table["rows"][1]["cells"][0]["mean"] = 68.7  # one percentage: the table is in percent
     assert decimals(table) == 2
     assert decimals([float("nan"), None]) == 2 and decimals([]) == 2 and decimals(-0.4) == 3
+
+
+def test_the_index_heading_counts_campaigns_apart_from_runs_without_one():
+    from tcsummary.core.model import NO_CAMPAIGN, UNKNOWN_CAMPAIGN
+    from tcsummary.render.report import index_heading
+
+    cards = [{"campaign": "1684447037", "runs": 37}, {"campaign": "1684533437", "runs": 36},
+             {"campaign": NO_CAMPAIGN, "runs": 1}]
+    assert index_heading(cards) == "2 campaigns, 1 run without a campaign"
+    assert index_heading(cards[:1]) == "1 campaign"
+    assert index_heading([*cards, {"campaign": UNKNOWN_CAMPAIGN, "runs": 2}]) == (
+        "2 campaigns, 1 run without a campaign, 2 runs whose campaign is unknown")
+    assert index_heading([]) == "0 campaigns"

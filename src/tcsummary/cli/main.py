@@ -126,8 +126,8 @@ def _properties_rows(props: Properties) -> list[tuple[str, str]]:
         ("runs", f"{props.runs} ({', '.join(f'{k} {v}' for k, v in props.by_status.items())})"),
     ]
     if props.duration_mean is not None:
-        std = f" +- {props.duration_std:.1f}" if props.duration_std is not None else ""
-        rows.append(("run duration (s)", f"{props.duration_mean:.1f}{std}"))
+        std = f", std {props.duration_std:.1f}" if props.duration_std is not None else ""
+        rows.append(("run duration (s)", f"mean {props.duration_mean:.1f}{std}"))
     rows.append(("metrics", ", ".join(props.metrics)))
     rows.append(("contexts", ", ".join(props.contexts)))
     for name, values in props.hparams.items():

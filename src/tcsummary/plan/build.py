@@ -8,11 +8,14 @@ which also filled in every default: no default lives in Python.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..core import values as hv
 from ..core.files import remove_stale_temporaries, write_if_changed
 from ..core.memory import gc_paused, release_freed_memory
@@ -97,15 +100,34 @@ def flag(config: dict[str, Any], key: str) -> bool:
     return str(config[key]).lower() == "true"
 
 
+@functools.cache
+def code_version() -> str:
+    """This tcsummary: its version and a digest of its sources and templates.
+
+    Every params file holds it, so a new tcsummary (or an edited source) reruns the
+    aggregations, comparisons and indexes, and through their views the renders, once:
+    reports never keep numbers or wording of the code before. (Extractions are versioned
+    by their record format instead: their parse rarely changes and costs most.)
+    """
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.blake2b(digest_size=12)
+    for path in sorted([*package.rglob("*.py"), *package.rglob("*.j2")]):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()}"
+
+
 def params_file(path: Path | str, values: dict[str, Any], write: bool) -> str:
     """A rule's params as a file whose mtime changes only when they do; returns its path.
 
     Rules take it as an input, so the mtime trigger reruns a job whose params changed.
     Snakemake's own params trigger did the same but imported pandas in every invocation
     (to ask whether a param is a data frame): 0.4 s and 50 MB of each no-op build. Only
-    the main process writes (``write``); cluster jobs read what it wrote.
+    the main process writes (``write``); cluster jobs read what it wrote. The params
+    include :func:`code_version`.
     """
     if write:
+        values = {**values, "tcsummary": code_version()}
         data = json.dumps(hv.plain(values), sort_keys=True, indent=1, default=str) + "\n"
         write_if_changed(Path(path), data.encode())
     return str(path)

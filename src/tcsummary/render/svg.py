@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from .text import decimals
 from .text import xml_escape as escape
 
 FONT = "font-family='Helvetica, Arial, sans-serif'"
@@ -133,6 +134,7 @@ def dot_whisker(
     ]
     low = min((a for a, _ in ends), default=0.0)
     high = max((b for _, b in ends), default=1.0)
+    digits = decimals(list(means))  # fractions at 3, as the tables: "0.95" beside "0.97" hid them
     pad = (high - low) * 0.08 or max(abs(high) * 0.01, 0.01)
     low, high = low - pad, high + pad
     height = top + len(labels) * row + 30
@@ -167,8 +169,8 @@ def dot_whisker(
             text_x = hi + 6
         out.append(f"<circle cx='{x_of(value):.1f}' cy='{mid}' r='4' fill='#24415f'/>")
         out.append(
-            f"<text x='{text_x:.1f}' y='{mid + 4}'>{_num(value, 2)}"
-            f"{'' if math.isnan(half) else ' ± ' + _num(half, 2)}</text>"
+            f"<text x='{text_x:.1f}' y='{mid + 4}'>{_num(value, digits)}"
+            f"{'' if math.isnan(half) else ' ± ' + _num(half, digits)}</text>"
         )
     out.append("</svg>")
     return "\n".join(out)
