@@ -207,6 +207,12 @@ def test_reports_runs_and_exclusions(built):
         for page in [out / "report.html", out / "report.md", *(out / "tables").glob("*.tex")]:
             text = page.read_text()
             assert "± –" not in text and "$\\pm$ –" not in text, page
+        # the first section as data: each context's row says what the report says
+        answers = pd.read_csv(out / "answers.csv", keep_default_na=False)
+        markdown = (out / "report.md").read_text()
+        assert list(answers.columns[:4]) == ["context", "metric", "by", "best"]
+        assert len(answers) and all(f"**{row.best}**" in markdown for row in answers.itertuples())
+        assert all(row.verdict in markdown for row in answers.itertuples())
     unfinished = [h for h, s in specs.items() if s.fate == CRASHED]
     campaign = specs[unfinished[0]].campaign_id
     runs = pd.read_csv(summary / campaign / "runs.csv")

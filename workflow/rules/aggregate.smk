@@ -38,6 +38,13 @@ rule aggregate:
             subcategory="{campaign}",
             labels={"campaign": "{campaign}", "table": "confusion matrices"},
         ),
+        answers=report(
+            "{summary}/{campaign}/answers.csv",
+            category="Comparisons",
+            caption="../report/comparisons.rst",
+            subcategory="{campaign}",
+            labels={"campaign": "{campaign}", "table": "which configuration wins"},
+        ),
         ranks=report(
             "{summary}/{campaign}/ranks.csv",
             category="Comparisons",

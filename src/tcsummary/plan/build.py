@@ -30,7 +30,8 @@ from .waiting import wait_until_idle
 
 #: What every campaign folder gets (besides tcbench's files, one pair per split value).
 CAMPAIGN_FILES = (
-    "report.html", "provenance.json", "ranks.csv", "tests.csv", "pairwise.csv", "variance.csv",
+    "report.html", "provenance.json", "answers.csv", "ranks.csv", "tests.csv", "pairwise.csv",
+    "variance.csv",
 )
 #: What every output folder gets besides its campaigns: the page that lists them.
 INDEX_FILES = ("index.html", "index.md")

@@ -345,7 +345,8 @@ def runner_up_verdict(row: dict[str, Any], alpha: float) -> dict[str, Any]:
         verdict = f"significantly worse (paired Wilcoxon p = {p:.3g} over {over})"
     else:
         verdict = f"not significantly worse (paired Wilcoxon p = {p:.3g} over {over})"
-    return {"verdict": verdict, "p": p, "beats": bool(p < alpha)}
+    return {"verdict": verdict, "p": p, "beats": bool(p < alpha), "pairs": pairs,
+            "nonzero": nonzero}
 
 
 def rank_campaign(
@@ -524,6 +525,13 @@ def paper_tables(
     return tables
 
 
+#: answers.csv: the report's "which configuration wins", one row per context.
+ANSWER_COLUMNS: tuple[str, ...] = (
+    "context", "metric", "by", "best", "mean", "ci95", "n", "runner_up", "runner_up_mean",
+    "pairs", "nonzero", "p", "beats", "verdict", "spread",
+)
+
+
 def table_frame(records: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
     """Rows as a CSV-ready frame: the fixed ``columns`` first, any others after them."""
     frame = pd.DataFrame.from_records(records)
@@ -534,10 +542,16 @@ def table_frame(records: list[dict[str, Any]], columns: Sequence[str]) -> pd.Dat
 
 
 def ranking_tables(result: CampaignRanking, keys: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """ranks.csv, tests.csv, pairwise.csv and variance.csv as DataFrames (fixed columns first)."""
+    """answers.csv, ranks.csv, tests.csv, pairwise.csv and variance.csv as DataFrames.
+
+    Fixed columns first. answers.csv is the report's first section as data: the best
+    configuration per context, the runner-up test's numbers and the sentence shown.
+    """
     variance_columns = [*keys, "context", "metric", "n_runs", "n_splits", "n_seeds",
                         "sd_total", "sd_split", "sd_seed"]
+    answers = [{c: a.get(c) for c in ANSWER_COLUMNS} for a in result.answers]
     return {
+        "answers.csv": table_frame(answers, ANSWER_COLUMNS),
         "ranks.csv": table_frame(result.ranks, cmp.RANK_COLUMNS),
         "tests.csv": table_frame(result.tests, cmp.TEST_COLUMNS),
         "pairwise.csv": table_frame(result.pairwise, cmp.PAIRWISE_COLUMNS),
