@@ -258,6 +258,8 @@ def test_comparison_numbers_match_a_pandas_recomputation(repos, built):
     assert list((folder / "figures").glob("rank_per_source_*.svg"))
     # the Markdown report shows the pooled CD diagrams too (the paper's Figure 4), from figures/
     markdown = (folder / "report.md").read_text()
+    answers = [line for line in markdown.splitlines() if line.startswith("- **")]
+    assert answers and all(line.count("- **") == 1 for line in answers)  # one item a line
     assert "## Rankings (critical-difference diagrams)" in markdown
     shown = re.findall(r"!\[[^\]]*\]\((figures/cd_[^)]+\.svg)\)", markdown)
     assert shown and all((folder / f).is_file() for f in shown)

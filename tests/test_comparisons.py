@@ -809,7 +809,7 @@ def test_paper_table_marks_cells_against_the_bold_cell_or_says_it_cannot():
     from tcsummary.render.text import untestable_note
 
     note = untestable_note(table, 0.05)
-    assert note.startswith("‡") and "0.094" in note and "alpha 0.05" in note
+    assert note.startswith("‡") and "0.0938" in note and "alpha 0.05" in note
     assert untestable_note({**table, "untestable": [False]}, 0.05) == ""
 
 
@@ -822,7 +822,8 @@ def test_verdicts_follow_the_omnibus_test_and_what_the_blocks_allow():
     diagram = {"pairs_can_reject": True, "smallest_holm_p": 0.001}
     # no omnibus difference: no post-hoc list beside it (it would imply one level worse)
     assert level_verdict(answer, diagram, 0.05) == (
-        "Friedman p = 0.098: no detectable difference between the levels.")
+        "Friedman p = 0.098: no detectable difference between the levels (the pairwise tests "
+        "in pairwise.csv are not read without one).")
     differ = {**answer, "omnibus_p": 0.005}
     assert level_verdict(differ, diagram, 0.05).endswith(
         "the levels differ. Not significantly worse than the best: horizontalflip.")
@@ -833,10 +834,30 @@ def test_verdicts_follow_the_omnibus_test_and_what_the_blocks_allow():
     assert level_verdict({**answer, "omnibus_p": math.nan}, diagram, 0.05) == ""
     # the runner-up: one unadjusted test; zero differences dropped and said
     five = runner_up_verdict({"wilcoxon_p": 0.0625, "pairs": 6, "nonzero": 5}, 0.05)
-    assert five["verdict"].startswith("cannot be told apart: over 6 blocks, 5 with a difference")
+    assert five["verdict"].startswith(
+        "too few blocks to decide: over 6 blocks, 5 with a difference")
     assert not five["beats"]
     six = runner_up_verdict({"wilcoxon_p": 0.03125, "pairs": 6, "nonzero": 6}, 0.05)
     assert six["beats"] and six["verdict"] == (
         "significantly worse (paired Wilcoxon p = 0.0312 over 6 blocks)")
     assert runner_up_verdict({"wilcoxon_p": 0.5, "pairs": 6, "nonzero": 6}, 0.05)[
         "verdict"].startswith("not significantly worse (paired Wilcoxon p = 0.5 over 6 blocks")
+
+
+def test_a_two_level_diagram_joins_levels_its_test_does_not_separate():
+    from tcsummary.render.report import best_flags, diagram_notes, pair_not_different
+
+    svg = cdd.cd_diagram([("32", 1.5), ("64", 1.5)], math.nan, "t", joined=True)
+    assert svg.count('class="clique"') == 1 and "no critical difference" not in svg
+    assert 'class="clique"' not in cdd.cd_diagram([("32", 1.0), ("64", 2.0)], math.nan, "t")
+    same = {"omnibus": "wilcoxon", "omnibus_p": 0.812, "pairs_can_reject": True,
+            "smallest_holm_p": 0.03125}
+    assert pair_not_different(same, 0.05)
+    assert not pair_not_different({**same, "omnibus_p": 0.01}, 0.05)
+    assert not pair_not_different({**same, "omnibus": "friedman"}, 0.05)
+    few = {**same, "omnibus_p": 0.0625, "pairs_can_reject": False, "smallest_holm_p": 0.0625}
+    assert diagram_notes(few, 0.05) == [
+        "Wilcoxon p = 0.0625",
+        "too few blocks for the test to reach alpha 0.05 (smallest possible p 0.0625)"]
+    assert best_flags([66.27], lower=False) == [False]  # one value is no "best"
+    assert best_flags([1.0, 2.0, math.nan], lower=False) == [False, True, False]

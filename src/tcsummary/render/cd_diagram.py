@@ -89,6 +89,7 @@ def cd_diagram(
     *,
     note: str = "",
     best_on_right: bool = False,
+    joined: bool = False,
 ) -> str:
     """Standalone SVG of a CD diagram for levels with mean ranks (1 = best) and CD.
 
@@ -96,6 +97,8 @@ def cd_diagram(
     Levels with a NaN rank are not placed. With a NaN ``cd`` (too few blocks, k == 2) the
     ranks are drawn without CD bar and cliques, and ``note`` (or a default) says why.
     ``lower_is_better`` only changes the caption: ranks already have 1 = best.
+    ``joined``: without a CD, one bar joins all levels (two levels whose one paired test
+    found no difference: drawn apart, the legend's "no bar" would read as a difference).
     """
     entries = _pairs(ranks)
     levels = len(entries)
@@ -130,7 +133,7 @@ def cd_diagram(
         share = (rank - 1.0) / (top - 1.0)
         return x1 - share * axis_px if best_on_right else x0 + share * axis_px
 
-    if not note and not has_cd:
+    if not note and not has_cd and not joined:
         note = "no critical difference: too few blocks or levels for the Nemenyi test"
     note_lines = (
         textwrap.wrap(note, max(20, int((width - 2 * MARGIN) / NOTE_CHAR_PX))) if note else []
@@ -140,7 +143,10 @@ def cd_diagram(
     caption_y = title_y + 18
     cd_y = caption_y + 26
     axis_y = cd_y + 34
-    groups = cliques([rank for _, rank in placed], cd) if has_cd else []
+    if has_cd:
+        groups = cliques([rank for _, rank in placed], cd)
+    else:
+        groups = [(0, len(placed) - 1)] if joined and len(placed) > 1 else []
     first_bar_y = axis_y + 14
     label_y0 = max(axis_y + 30, first_bar_y + BAR_STEP * len(groups) + 10)
     rows = max(len(left), len(right))

@@ -111,8 +111,9 @@ def environment(kind: str) -> jinja2.Environment:
 
 
 def best_flags(values: Sequence[Any], lower: bool) -> list[bool]:
+    """Which values are the column's best; none when fewer than two can be compared."""
     finite = [v for v in values if v is not None and not math.isnan(v)]
-    if not finite:
+    if len(finite) < 2:
         return [False] * len(values)
     best = min(finite) if lower else max(finite)
     return [v is not None and not math.isnan(v) and v == best for v in values]
@@ -218,19 +219,34 @@ def diagram_sections(view: dict[str, Any]) -> list[dict[str, Any]]:
             "figure": cd_diagram(
                 ranked, cd,
                 f"{title}: mean rank over {item['blocks']} blocks",
-                note="; ".join(filter(None, [omnibus_text(item), item["note"]])),
+                note="; ".join(filter(None, [*diagram_notes(item, view["alpha"]), item["note"]])),
+                joined=pair_not_different(item, view["alpha"]),
             ),
             "figure_file": f"figures/{name}.svg",
         })
     return out
 
 
-def omnibus_text(diagram: dict[str, Any]) -> str:
-    """``Friedman p = 0.834``: the diagram's omnibus test, beside its critical difference."""
+def _omnibus_p(diagram: dict[str, Any]) -> float:
     p = diagram.get("omnibus_p")
-    if not diagram.get("omnibus") or p is None or math.isnan(p):
-        return ""
-    return f"{str(diagram['omnibus']).capitalize()} p = {p:.3f}"
+    return math.nan if not diagram.get("omnibus") or p is None else float(p)
+
+
+def pair_not_different(diagram: dict[str, Any], alpha: float) -> bool:
+    """A two-level diagram whose one Wilcoxon test found no difference: its bar joins both."""
+    return diagram.get("omnibus") == "wilcoxon" and not _omnibus_p(diagram) < alpha
+
+
+def diagram_notes(diagram: dict[str, Any], alpha: float) -> list[str]:
+    """``Friedman p = 0.834``, and for two levels whether their one test could decide."""
+    p = _omnibus_p(diagram)
+    if math.isnan(p):
+        return []
+    notes = [f"{str(diagram['omnibus']).capitalize()} p = {p:.3g}"]
+    if diagram["omnibus"] == "wilcoxon" and not diagram.get("pairs_can_reject", True):
+        notes.append(f"too few blocks for the test to reach alpha {alpha:g} (smallest possible "
+                     f"p {diagram['smallest_holm_p']:.3g})")
+    return notes
 
 
 def per_class_sections(view: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -119,10 +119,11 @@ def untestable_note(table: dict[str, Any], alpha: float) -> str:
         return ""
     found = [p for p, flag in zip(table.get("smallest_holm_p") or [], flags, strict=False)
              if flag and p is not None and math.isfinite(p)]
-    why = (f"smallest possible Holm-adjusted p {fmt(min(found), 3)}" if found
+    why = (f"smallest possible Holm-adjusted p {min(found):.3g}" if found
            else "no pair could be tested")
-    return (f"‡ a column with too few paired blocks for any difference to be significant at "
-            f"alpha {alpha:g} ({why}): none of its cells is marked.")
+    return (f"‡ a column with too few paired blocks for the Holm-adjusted Wilcoxon tests to "
+            f"reach alpha {alpha:g} ({why}): none of its cells is marked (the Friedman test "
+            f"and the CD diagram of that column may still tell levels apart).")
 
 
 def statuses(by_status: dict[str, int]) -> str:

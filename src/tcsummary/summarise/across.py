@@ -317,7 +317,8 @@ def level_verdict(answer: dict[str, Any], diagram: dict[str, Any], alpha: float)
         return ""
     name = str(answer["omnibus"]).capitalize()
     if p >= alpha:
-        return f"{name} p = {p:.3f}: no detectable difference between the levels."
+        return (f"{name} p = {p:.3f}: no detectable difference between the levels (the "
+                f"pairwise tests in pairwise.csv are not read without one).")
     text = f"{name} p = {p:.3f}: the levels differ."
     if answer["levels"] <= 2:
         return text

@@ -322,7 +322,7 @@ def _answer(frame: pd.DataFrame, metrics_rows: pd.DataFrame, keys: Sequence[str]
     found = result.pair_records
     if not found or math.isnan(found[0]["wilcoxon_p"]):
         note = found[0]["note"] if found else result.note
-        answer["verdict"] = f"cannot be told apart ({note or 'too few blocks'})"
+        answer["verdict"] = f"too few blocks to decide ({note or 'no paired test'})"
         return answer
     answer.update(runner_up_verdict(found[0], settings.alpha))
     return answer
@@ -339,8 +339,8 @@ def runner_up_verdict(row: dict[str, Any], alpha: float) -> dict[str, Any]:
     over = f"{pairs} blocks" if nonzero == pairs else f"{pairs} blocks, {nonzero} with a difference"
     smallest = cmp.smallest_wilcoxon_p(nonzero)
     if smallest >= alpha:
-        verdict = (f"cannot be told apart: over {over}, a paired Wilcoxon test cannot reach "
-                   f"alpha {alpha:g} (smallest possible p {smallest:.3g}; p = {p:.3g})")
+        verdict = (f"too few blocks to decide: over {over}, a paired Wilcoxon test cannot "
+                   f"reach alpha {alpha:g} (smallest possible p {smallest:.3g}; p = {p:.3g})")
     elif p < alpha:
         verdict = f"significantly worse (paired Wilcoxon p = {p:.3g} over {over})"
     else:
