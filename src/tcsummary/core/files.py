@@ -114,3 +114,15 @@ def safe_name(text: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:60] or "x"
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
     return f"{safe}-{digest}"
+
+
+def digest_package(digest: hashlib._Hash, *suffixes: str) -> None:
+    """Feed ``digest`` the tcsummary package's files ending in ``suffixes``, path and bytes.
+
+    One walk for every "has the code changed" question (the statistics memo, the params
+    files): sorted, so the digest depends on the files alone.
+    """
+    package = Path(__file__).resolve().parent.parent
+    for path in sorted(p for suffix in suffixes for p in package.rglob(f"*{suffix}")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())

@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import __version__
 from ..core import values as hv
-from ..core.files import remove_stale_temporaries, write_if_changed
+from ..core.files import digest_package, remove_stale_temporaries, write_if_changed
 from ..core.memory import gc_paused, release_freed_memory
 from ..core.workers import close_pools
 from ..read.aim_reader import aim_dir_of
@@ -110,11 +110,8 @@ def code_version() -> str:
     reports never keep numbers or wording of the code before. (Extractions are versioned
     by their record format instead: their parse rarely changes and costs most.)
     """
-    package = Path(__file__).resolve().parent.parent
     digest = hashlib.blake2b(digest_size=12)
-    for path in sorted([*package.rglob("*.py"), *package.rglob("*.j2")]):
-        digest.update(str(path.relative_to(package)).encode())
-        digest.update(path.read_bytes())
+    digest_package(digest, ".py", ".j2")
     return f"{__version__}+{digest.hexdigest()}"
 
 

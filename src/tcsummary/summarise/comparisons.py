@@ -363,18 +363,6 @@ def level_mean_ranks(values: np.ndarray, lower_is_better: bool) -> np.ndarray:
 # --------------------------------------------------------------------------- thresholds
 
 
-def min_wilcoxon_pairs(alpha: float = DEFAULT_ALPHA) -> int:
-    """Fewest pairs with which a two-sided Wilcoxon test can reach ``alpha`` (6 at 0.05).
-
-    With n pairs and no ties the most extreme outcome has exact two-sided p = 2 / 2**n, so
-    below this count a p-value could never be significant and would only mislead.
-    """
-    n = 1
-    while 2.0 / 2.0**n > alpha:
-        n += 1
-    return n
-
-
 def smallest_wilcoxon_p(nonzero: int) -> float:
     """The smallest two-sided p a Wilcoxon test of ``nonzero`` nonzero differences can give.
 
@@ -382,6 +370,19 @@ def smallest_wilcoxon_p(nonzero: int) -> float:
     most extreme outcome, every difference of one sign, has exact p = 2 / 2**n.
     """
     return min(1.0, 2.0 / 2.0**nonzero) if nonzero > 0 else 1.0
+
+
+def min_wilcoxon_pairs(alpha: float = DEFAULT_ALPHA) -> int:
+    """Fewest pairs with which a two-sided Wilcoxon test can reach ``alpha`` (6 at 0.05).
+
+    With n pairs and no ties the most extreme outcome has exact two-sided p = 2 / 2**n
+    (:func:`smallest_wilcoxon_p`), so below this count a p-value could never be significant
+    and would only mislead.
+    """
+    n = 1
+    while smallest_wilcoxon_p(n) > alpha:
+        n += 1
+    return n
 
 
 def smallest_holm_p(pairs: Sequence[dict[str, Any]]) -> float:

@@ -20,10 +20,11 @@ import functools
 import hashlib
 import pickle
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+
+from ..core.files import digest_package
 
 T = TypeVar("T")
 _ABSENT = object()
@@ -34,11 +35,8 @@ def code_digest() -> str:
     """Digest of the code behind every memoised result: any change starts an empty memo."""
     import scipy
 
-    package = Path(__file__).resolve().parent.parent
     digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode())
-        digest.update(path.read_bytes())
+    digest_package(digest, ".py")
     digest.update(f"numpy {np.__version__} scipy {scipy.__version__}".encode())
     return digest.hexdigest()
 
